@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Postmortem",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "postmortem", targets: ["postmortem"]),
+        .library(name: "Postmortem", targets: ["Analysis", "Minidump", "KernelDump", "PortableExecutable", "BinaryReading"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Bounds-checked little-endian reads over memory-mapped files.
+        .target(name: "BinaryReading"),
+        // Format layer: one file format per target.
+        .target(name: "Minidump", dependencies: ["BinaryReading"]),
+        .target(name: "PortableExecutable", dependencies: ["BinaryReading"]),
+        .target(name: "KernelDump", dependencies: ["BinaryReading"]),
+        // Policy: reports built from the formats.
+        .target(name: "Analysis", dependencies: ["Minidump", "KernelDump", "PortableExecutable", "BinaryReading"]),
+        // The command-line interface as a library, so its commands are testable in-process.
+        .target(
+            name: "PostmortemCommands",
+            dependencies: [
+                "Analysis", "Minidump", "BinaryReading",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "postmortem", dependencies: ["PostmortemCommands"]),
+
+        // Fixture locations, oracle runners and snapshots, shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(name: "BinaryReadingTests", dependencies: ["BinaryReading", "TestSupport"]),
+        .testTarget(name: "MinidumpTests", dependencies: ["Minidump", "BinaryReading", "TestSupport"]),
+        .testTarget(name: "PortableExecutableTests", dependencies: ["PortableExecutable", "BinaryReading", "TestSupport"]),
+        .testTarget(name: "KernelDumpTests", dependencies: ["KernelDump", "BinaryReading", "TestSupport"]),
+        .testTarget(
+            name: "CommandTests",
+            dependencies: ["PostmortemCommands", "Analysis", "Minidump", "TestSupport"]
+        ),
+        .testTarget(
+            name: "FixtureTests",
+            dependencies: [
+                "Analysis", "Minidump", "KernelDump", "PortableExecutable", "BinaryReading", "PostmortemCommands",
+                "TestSupport",
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,227 @@
+/// Byte order of the integers in a file.
+public enum Endianness: Sendable, Equatable {
+    case little
+    case big
+}
+
+/// A bounds-checked window onto bytes owned by a `MappedFile`.
+///
+/// Offsets given to a view are relative to its start; errors report absolute file
+/// offsets (`fileOffset` + relative offset) so a user can find the bad bytes in a hex editor.
+public struct ByteView: @unchecked Sendable {
+    // Sendable: the bytes are immutable and owned by `owner`, which the view keeps alive.
+    private let owner: MappedFile?
+    private let base: UnsafeRawPointer?
+    /// Number of bytes in the view.
+    public let count: Int
+    /// Absolute offset of the view's first byte in its file.
+    public let fileOffset: Int64
+
+    init(owner: MappedFile?, base: UnsafeRawPointer?, count: Int, fileOffset: Int64) {
+        self.owner = owner
+        self.base = base
+        self.count = count
+        self.fileOffset = fileOffset
+    }
+
+    /// An empty view.
+    public static let empty = ByteView(owner: nil, base: nil, count: 0, fileOffset: 0)
+
+    /// Whether `offset..<offset+size` (relative, untrusted) lies inside the view.
+    public func contains<O: BinaryInteger, S: BinaryInteger>(offset: O, size: S) -> Bool {
+        guard offset >= 0, size >= 0,
+            let start = Int(exactly: offset), let length = Int(exactly: size)
+        else { return false }
+        let (end, overflow) = start.addingReportingOverflow(length)
+        return !overflow && end <= count
+    }
+
+    /// The sub-view at `offset` of `size` bytes, both untrusted; throws when it leaves the view.
+    public func slice<O: BinaryInteger, S: BinaryInteger>(
+        offset: O, size: S, field: @autoclosure () -> String
+    ) throws(ParseError) -> ByteView {
+        guard contains(offset: offset, size: size) else {
+            throw ParseError(
+                offset: fileOffset &+ (Int64(exactly: offset) ?? Int64.max),
+                field: field(),
+                kind: .outOfBounds(
+                    offset: fileOffset &+ (Int64(exactly: offset) ?? Int64.max),
+                    size: Int64(exactly: size) ?? Int64.max,
+                    fileSize: fileOffset &+ Int64(count)))
+        }
+        let start = Int(offset)
+        return ByteView(owner: owner, base: base.map { $0 + start }, count: Int(size), fileOffset: fileOffset + Int64(start))
+    }
+
+    /// The view from `offset` to the end (clamped: an offset past the end gives an empty view).
+    public func suffix(from offset: Int) -> ByteView {
+        let start = min(max(offset, 0), count)
+        return ByteView(owner: owner, base: base.map { $0 + start }, count: count - start, fileOffset: fileOffset + Int64(start))
+    }
+
+    /// The first `length` bytes, or fewer when the view is shorter.
+    public func prefix(_ length: Int) -> ByteView {
+        ByteView(owner: owner, base: base, count: min(max(length, 0), count), fileOffset: fileOffset)
+    }
+
+    /// A reader positioned at relative `offset`.
+    public func reader(at offset: Int = 0, endianness: Endianness = .little) -> ByteReader {
+        ByteReader(view: self, position: offset, endianness: endianness)
+    }
+
+    /// Loads an integer at a relative offset; the caller has checked bounds.
+    @inline(__always)
+    func unsafeLoad<T: FixedWidthInteger>(at offset: Int, as type: T.Type, endianness: Endianness) -> T {
+        let raw = base!.loadUnaligned(fromByteOffset: offset, as: T.self)
+        return endianness == .little ? T(littleEndian: raw) : T(bigEndian: raw)
+    }
+
+    /// Reads an integer at relative `offset`; throws when it does not fit.
+    @inline(__always)
+    public func load<T: FixedWidthInteger>(
+        _ type: T.Type, at offset: Int, endianness: Endianness = .little, field: @autoclosure () -> String
+    ) throws(ParseError) -> T {
+        let size = MemoryLayout<T>.size
+        guard offset >= 0, offset <= count - size else {
+            throw ParseError(
+                offset: fileOffset &+ Int64(offset), field: field(),
+                kind: .truncated(needed: Int64(size), available: Int64(max(0, count - max(offset, 0)))))
+        }
+        return unsafeLoad(at: offset, as: T.self, endianness: endianness)
+    }
+
+    /// The byte at relative `index`; the index must be inside the view.
+    public subscript(index: Int) -> UInt8 {
+        precondition(index >= 0 && index < count, "ByteView index out of range")
+        return base!.load(fromByteOffset: index, as: UInt8.self)
+    }
+
+    /// A copy of the bytes.
+    public var array: [UInt8] {
+        guard let base, count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// Calls `body` with the raw bytes; the buffer must not escape.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: count > 0 ? base : nil, count: count))
+    }
+
+    /// Whether every byte is zero.
+    public var isAllZero: Bool {
+        withUnsafeBytes { buffer in buffer.allSatisfy { $0 == 0 } }
+    }
+
+    /// Whether the view's bytes equal `other`'s.
+    public func elementsEqual(_ other: some Sequence<UInt8>) -> Bool {
+        withUnsafeBytes { buffer in buffer.elementsEqual(other) }
+    }
+
+    /// Decodes the bytes as UTF-16 code units in the given order (unpaired surrogates become U+FFFD).
+    public func utf16String(endianness: Endianness = .little) -> String {
+        let units = count / 2
+        var codeUnits = [UInt16]()
+        codeUnits.reserveCapacity(units)
+        for index in 0..<units {
+            codeUnits.append(unsafeLoad(at: index * 2, as: UInt16.self, endianness: endianness))
+        }
+        return String(decoding: codeUnits, as: UTF16.self)
+    }
+
+    /// Decodes the bytes up to the first NUL as UTF-8 (invalid sequences become U+FFFD).
+    public var cString: String {
+        withUnsafeBytes { buffer in
+            let end = buffer.firstIndex(of: 0) ?? buffer.count
+            return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<end]), as: UTF8.self)
+        }
+    }
+
+    /// Decodes all bytes as UTF-8 (invalid sequences become U+FFFD).
+    public var utf8String: String {
+        withUnsafeBytes { buffer in String(decoding: buffer, as: UTF8.self) }
+    }
+}
+
+/// A cursor over a `ByteView` that reads integers in a fixed byte order.
+public struct ByteReader: Sendable {
+    /// The bytes being read.
+    public let view: ByteView
+    /// Current relative position in `view`.
+    public var position: Int
+    /// Byte order of the integers read.
+    public var endianness: Endianness
+
+    /// Creates a reader over `view` at relative `position`.
+    public init(view: ByteView, position: Int = 0, endianness: Endianness = .little) {
+        self.view = view
+        self.position = position
+        self.endianness = endianness
+    }
+
+    /// Bytes between the position and the end of the view.
+    public var remaining: Int { max(0, view.count - position) }
+    /// Whether the reader is at the end.
+    public var isAtEnd: Bool { remaining == 0 }
+    /// Absolute file offset of the position.
+    public var fileOffset: Int64 { view.fileOffset + Int64(position) }
+
+    /// Reads one integer of type `T` and advances past it.
+    @inline(__always)
+    public mutating func read<T: FixedWidthInteger>(_ type: T.Type = T.self, _ field: @autoclosure () -> String) throws(ParseError) -> T {
+        let value = try view.load(T.self, at: position, endianness: endianness, field: field())
+        position += MemoryLayout<T>.size
+        return value
+    }
+
+    /// Reads `count` integers of type `T` (count is untrusted and checked against the bytes left).
+    public mutating func readArray<T: FixedWidthInteger>(
+        _ type: T.Type, count: Int, _ field: @autoclosure () -> String
+    ) throws(ParseError) -> [T] {
+        try checkCount(count, elementSize: MemoryLayout<T>.size, field())
+        var values = [T]()
+        values.reserveCapacity(count)
+        for _ in 0..<count {
+            values.append(view.unsafeLoad(at: position, as: T.self, endianness: endianness))
+            position += MemoryLayout<T>.size
+        }
+        return values
+    }
+
+    /// Takes the next `size` bytes as a view and advances past them.
+    public mutating func readBytes<S: BinaryInteger>(_ size: S, _ field: @autoclosure () -> String) throws(ParseError) -> ByteView {
+        guard let length = Int(exactly: size), length >= 0, length <= remaining else {
+            throw ParseError(
+                offset: fileOffset, field: field(),
+                kind: .truncated(needed: Int64(exactly: size) ?? Int64.max, available: Int64(remaining)))
+        }
+        let bytes = try view.slice(offset: position, size: length, field: field())
+        position += length
+        return bytes
+    }
+
+    /// Skips `size` bytes.
+    public mutating func skip(_ size: Int, _ field: @autoclosure () -> String) throws(ParseError) {
+        _ = try readBytes(size, field())
+    }
+
+    /// Reads a 16-byte GUID as the four fields of its C structure.
+    public mutating func readGUID(_ field: @autoclosure () -> String) throws(ParseError) -> GUID {
+        let data1 = try read(UInt32.self, field())
+        let data2 = try read(UInt16.self, field())
+        let data3 = try read(UInt16.self, field())
+        let data4 = try readBytes(8, field()).array
+        return GUID(data1: data1, data2: data2, data3: data3, data4: data4)
+    }
+
+    /// Throws unless `count` elements of `elementSize` bytes fit in the bytes left.
+    ///
+    /// Call before allocating anything sized by a count read from a file.
+    public func checkCount(_ count: Int, elementSize: Int, _ field: @autoclosure () -> String) throws(ParseError) {
+        let (total, overflow) = count.multipliedReportingOverflow(by: elementSize)
+        guard count >= 0, !overflow, total <= remaining else {
+            throw ParseError(
+                offset: fileOffset, field: field(),
+                kind: .countTooLarge(count: Int64(count), limit: elementSize > 0 ? Int64(remaining / elementSize) : 0))
+        }
+    }
+}

@@ -1,0 +1,373 @@
+import BinaryReading
+
+/// `VS_FIXEDFILEINFO` (52 bytes), from verrsrc.h: the fixed part of a version resource.
+public struct FixedFileInfo: Sendable, Equatable, Codable {
+    /// `dwSignature`: 0xFEEF04BD when the structure is filled in.
+    public var signature: UInt32
+    /// `dwStrucVersion`.
+    public var structVersion: UInt32
+    /// `dwFileVersionMS`.
+    public var fileVersionMS: UInt32
+    /// `dwFileVersionLS`.
+    public var fileVersionLS: UInt32
+    /// `dwProductVersionMS`.
+    public var productVersionMS: UInt32
+    /// `dwProductVersionLS`.
+    public var productVersionLS: UInt32
+    /// `dwFileFlagsMask`.
+    public var fileFlagsMask: UInt32
+    /// `dwFileFlags`.
+    public var fileFlags: UInt32
+    /// `dwFileOS`.
+    public var fileOS: UInt32
+    /// `dwFileType`.
+    public var fileType: UInt32
+    /// `dwFileSubtype`.
+    public var fileSubtype: UInt32
+    /// `dwFileDateMS`.
+    public var fileDateMS: UInt32
+    /// `dwFileDateLS`.
+    public var fileDateLS: UInt32
+
+    /// `VS_FFI_SIGNATURE`.
+    public static let signatureValue: UInt32 = 0xFEEF_04BD
+    /// Size on disk.
+    public static let size = 52
+
+    /// Reads the structure in the reader's byte order.
+    public init(parsing reader: inout ByteReader) throws(ParseError) {
+        let field = "VS_FIXEDFILEINFO"
+        let values = try reader.readArray(UInt32.self, count: 13, field)
+        signature = values[0]
+        structVersion = values[1]
+        fileVersionMS = values[2]
+        fileVersionLS = values[3]
+        productVersionMS = values[4]
+        productVersionLS = values[5]
+        fileFlagsMask = values[6]
+        fileFlags = values[7]
+        fileOS = values[8]
+        fileType = values[9]
+        fileSubtype = values[10]
+        fileDateMS = values[11]
+        fileDateLS = values[12]
+    }
+
+    /// Whether the writer filled the structure in (the signature is present).
+    public var isPresent: Bool { signature == Self.signatureValue }
+
+    /// The file version as `a.b.c.d`, or nil when the structure is empty.
+    public var fileVersion: String? {
+        isPresent ? Self.dotted(fileVersionMS, fileVersionLS) : nil
+    }
+
+    /// The product version as `a.b.c.d`, or nil when the structure is empty.
+    public var productVersion: String? {
+        isPresent ? Self.dotted(productVersionMS, productVersionLS) : nil
+    }
+
+    static func dotted(_ high: UInt32, _ low: UInt32) -> String {
+        "\(high >> 16).\(high & 0xFFFF).\(low >> 16).\(low & 0xFFFF)"
+    }
+}
+
+/// A decoded CodeView record (`MINIDUMP_MODULE.CvRecord`), naming a module's debug file.
+public enum CodeViewRecord: Sendable, Equatable, Codable {
+    /// `CV_INFO_PDB70` (`RSDS`): PDB GUID, age and path.
+    case pdb70(guid: GUID, age: UInt32, pdbName: String)
+    /// `CV_INFO_PDB20` (`NB10`): PDB signature (a timestamp), age and path.
+    case pdb20(offset: UInt32, signature: UInt32, age: UInt32, pdbName: String)
+    /// Breakpad's `MDCVInfoELF` (`BpEL`): the GNU build id of an ELF module.
+    case elf(buildID: [UInt8])
+    /// A record with an unknown signature, kept as bytes.
+    case unknown(signature: UInt32, bytes: [UInt8])
+
+    /// `RSDS` read as a little-endian integer.
+    public static let pdb70Signature: UInt32 = 0x5344_5352
+    /// `NB10` read as a little-endian integer.
+    public static let pdb20Signature: UInt32 = 0x3031_424E
+    /// `BpEL` read as a little-endian integer.
+    public static let elfSignature: UInt32 = 0x4C45_7042
+
+    /// Decodes a CodeView record from its bytes.
+    ///
+    /// CodeView records are little-endian whatever the dump's byte order (they are copied
+    /// verbatim from the PE debug directory).
+    public init(parsing bytes: ByteView) throws(ParseError) {
+        var reader = bytes.reader()
+        let signature = try reader.read(UInt32.self, "CodeView.Signature")
+        switch signature {
+        case Self.pdb70Signature:
+            let guid = try reader.readGUID("CV_INFO_PDB70.Signature")
+            let age = try reader.read(UInt32.self, "CV_INFO_PDB70.Age")
+            self = .pdb70(guid: guid, age: age, pdbName: bytes.suffix(from: reader.position).cString)
+        case Self.pdb20Signature:
+            let offset = try reader.read(UInt32.self, "CV_INFO_PDB20.Offset")
+            let pdbSignature = try reader.read(UInt32.self, "CV_INFO_PDB20.Signature")
+            let age = try reader.read(UInt32.self, "CV_INFO_PDB20.Age")
+            self = .pdb20(offset: offset, signature: pdbSignature, age: age, pdbName: bytes.suffix(from: reader.position).cString)
+        case Self.elfSignature:
+            self = .elf(buildID: bytes.suffix(from: 4).array)
+        default:
+            self = .unknown(signature: signature, bytes: bytes.array)
+        }
+    }
+
+    /// The debug file name the record gives (the PDB path), if any.
+    public var pdbName: String? {
+        switch self {
+        case .pdb70(_, _, let name), .pdb20(_, _, _, let name): return name
+        case .elf, .unknown: return nil
+        }
+    }
+
+    /// The debug id as symbol servers spell it: GUID (or NB10 signature) in uppercase hex, then the age in `%X`.
+    ///
+    /// For ELF build ids this is Breakpad's convention: the first 16 bytes read as a
+    /// little-endian GUID (zero-padded when shorter), age 0.
+    public var debugID: String? {
+        switch self {
+        case .pdb70(let guid, let age, _):
+            return guid.compactHex + hex(age)
+        case .pdb20(_, let signature, let age, _):
+            return hex(signature, width: 8) + hex(age)
+        case .elf(let buildID):
+            return Self.elfGUID(buildID).compactHex + "0"
+        case .unknown:
+            return nil
+        }
+    }
+
+    /// The GUID Breakpad derives from an ELF build id.
+    public static func elfGUID(_ buildID: [UInt8]) -> GUID {
+        let padded = buildID + [UInt8](repeating: 0, count: max(0, 16 - buildID.count))
+        func le32(_ at: Int) -> UInt32 {
+            UInt32(padded[at]) | UInt32(padded[at + 1]) << 8 | UInt32(padded[at + 2]) << 16 | UInt32(padded[at + 3]) << 24
+        }
+        return GUID(
+            data1: le32(0),
+            data2: UInt16(padded[4]) | UInt16(padded[5]) << 8,
+            data3: UInt16(padded[6]) | UInt16(padded[7]) << 8,
+            data4: Array(padded[8..<16]))
+    }
+}
+
+/// `IMAGE_DEBUG_MISC` (at least 12 bytes), the old Misc debug record naming a .dbg file.
+public struct MiscDebugRecord: Sendable, Equatable, Codable {
+    /// `DataType`: 1 is `IMAGE_DEBUG_MISC_EXENAME`.
+    public var dataType: UInt32
+    /// `Length`: total size of the record.
+    public var length: UInt32
+    /// `Unicode`: whether `Data` is UTF-16.
+    public var unicode: Bool
+    /// `Data` decoded as text up to the first NUL.
+    public var data: String
+
+    /// Decodes the record from its bytes (little-endian, copied from the PE).
+    public init(parsing bytes: ByteView) throws(ParseError) {
+        var reader = bytes.reader()
+        dataType = try reader.read(UInt32.self, "IMAGE_DEBUG_MISC.DataType")
+        length = try reader.read(UInt32.self, "IMAGE_DEBUG_MISC.Length")
+        unicode = try reader.read(UInt8.self, "IMAGE_DEBUG_MISC.Unicode") != 0
+        try reader.skip(3, "IMAGE_DEBUG_MISC.Reserved")
+        let rest = bytes.suffix(from: reader.position)
+        if unicode {
+            let text = rest.utf16String()
+            data = String(text.prefix { $0 != "\0" })
+        } else {
+            data = rest.cString
+        }
+    }
+}
+
+/// `MINIDUMP_MODULE` (108 bytes): one loaded module.
+public struct Module: Sendable, Equatable, Codable {
+    /// `BaseOfImage`.
+    public var baseOfImage: UInt64
+    /// `SizeOfImage`.
+    public var sizeOfImage: UInt32
+    /// `CheckSum`: the PE header's CheckSum.
+    public var checkSum: UInt32
+    /// `TimeDateStamp`: the PE header's TimeDateStamp.
+    public var timeDateStamp: UInt32
+    /// `ModuleNameRva`.
+    public var moduleNameRva: UInt32
+    /// `VersionInfo`.
+    public var versionInfo: FixedFileInfo
+    /// `CvRecord`.
+    public var cvRecordLocation: LocationDescriptor
+    /// `MiscRecord`.
+    public var miscRecordLocation: LocationDescriptor
+    /// `Reserved0`.
+    public var reserved0: UInt64
+    /// `Reserved1`.
+    public var reserved1: UInt64
+
+    /// The module's full path as the writer recorded it.
+    public var name: String
+    /// The decoded CodeView record, nil when the record is empty (Wine writes none).
+    public var codeView: CodeViewRecord?
+    /// The raw CodeView bytes, kept so a rescued image can carry them byte for byte.
+    public var codeViewBytes: [UInt8]
+    /// The decoded Misc record, if any.
+    public var misc: MiscDebugRecord?
+    /// Problems found in this record that did not stop it from being read (a bad name RVA, say).
+    public var warnings: [String]
+
+    /// Size on disk.
+    public static let size = 108
+
+    /// Reads one record; names and debug records are resolved through `dump`.
+    public init(parsing reader: inout ByteReader, in dump: MinidumpFile) throws(ParseError) {
+        let field = "MINIDUMP_MODULE"
+        baseOfImage = try reader.read(UInt64.self, field + ".BaseOfImage")
+        sizeOfImage = try reader.read(UInt32.self, field + ".SizeOfImage")
+        checkSum = try reader.read(UInt32.self, field + ".CheckSum")
+        timeDateStamp = try reader.read(UInt32.self, field + ".TimeDateStamp")
+        moduleNameRva = try reader.read(UInt32.self, field + ".ModuleNameRva")
+        versionInfo = try FixedFileInfo(parsing: &reader)
+        cvRecordLocation = try LocationDescriptor(parsing: &reader, field + ".CvRecord")
+        miscRecordLocation = try LocationDescriptor(parsing: &reader, field + ".MiscRecord")
+        reserved0 = try reader.read(UInt64.self, field + ".Reserved0")
+        reserved1 = try reader.read(UInt64.self, field + ".Reserved1")
+
+        var warnings = [String]()
+        do {
+            name = try dump.string(at: moduleNameRva, field: field + ".ModuleNameRva")
+        } catch {
+            name = ""
+            warnings.append(error.description)
+        }
+        codeView = nil
+        codeViewBytes = []
+        if cvRecordLocation.dataSize > 0 {
+            do {
+                let bytes = try dump.bytes(at: cvRecordLocation, field: field + ".CvRecord")
+                codeViewBytes = bytes.array
+                codeView = try CodeViewRecord(parsing: bytes)
+            } catch {
+                warnings.append(error.description)
+            }
+        }
+        misc = nil
+        if miscRecordLocation.dataSize > 0 {
+            do {
+                misc = try MiscDebugRecord(parsing: dump.bytes(at: miscRecordLocation, field: field + ".MiscRecord"))
+            } catch {
+                warnings.append(error.description)
+            }
+        }
+        self.warnings = warnings
+    }
+
+    /// The code id as symbol servers spell it: `TimeDateStamp` as `%08X`, then `SizeOfImage` as `%x`;
+    /// for ELF modules (Breakpad's `BpEL` record) the whole build id in lowercase hex.
+    public var codeID: String {
+        if case .elf(let buildID) = codeView {
+            return buildID.map { hex($0, width: 2) }.joined().lowercased()
+        }
+        return hex(timeDateStamp, width: 8) + String(sizeOfImage, radix: 16)
+    }
+
+    /// The debug id (GUID + age) as symbol servers spell it, if the module has a CodeView record.
+    public var debugID: String? { codeView?.debugID }
+
+    /// The debug file: the PDB path from the CodeView record, or for ELF modules the module path.
+    public var debugFile: String? {
+        if case .elf = codeView { return name }
+        return codeView?.pdbName
+    }
+
+    /// End of the module's address range (exclusive), saturating at the top of the address space.
+    public var endAddress: UInt64 {
+        let (end, overflow) = baseOfImage.addingReportingOverflow(UInt64(sizeOfImage))
+        return overflow ? UInt64.max : end
+    }
+
+    /// The file name without its folder (either separator).
+    public var fileName: String { Module.baseName(name) }
+
+    /// The last path component of a Windows or POSIX path.
+    public static func baseName(_ path: String) -> String {
+        guard let cut = path.lastIndex(where: { $0 == "\\" || $0 == "/" }) else { return path }
+        return String(path[path.index(after: cut)...])
+    }
+}
+
+/// `MINIDUMP_MODULE_LIST`: the loaded modules in the writer's order.
+public struct ModuleList: MinidumpStream, Equatable, Codable {
+    public static let streamType = StreamType.moduleList
+    /// The modules in stream order.
+    public var modules: [Module]
+
+    public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
+        let (count, entries) = try dump.listEntries(bytes, entrySize: Module.size, field: "MINIDUMP_MODULE_LIST")
+        var reader = dump.reader(entries)
+        var modules = [Module]()
+        modules.reserveCapacity(count)
+        for _ in 0..<count {
+            modules.append(try Module(parsing: &reader, in: dump))
+        }
+        self.modules = modules
+    }
+
+    /// The module whose range holds `address`, if any.
+    public func module(containing address: UInt64) -> Module? {
+        modules.first { address >= $0.baseOfImage && address < $0.endAddress }
+    }
+}
+
+/// `MINIDUMP_UNLOADED_MODULE` (24 bytes): a module that was loaded and later unloaded.
+public struct UnloadedModule: Sendable, Equatable, Codable {
+    /// `BaseOfImage`.
+    public var baseOfImage: UInt64
+    /// `SizeOfImage`.
+    public var sizeOfImage: UInt32
+    /// `CheckSum`.
+    public var checkSum: UInt32
+    /// `TimeDateStamp`.
+    public var timeDateStamp: UInt32
+    /// `ModuleNameRva`.
+    public var moduleNameRva: UInt32
+    /// The module path, resolved from `ModuleNameRva` (empty when unreadable).
+    public var name: String
+
+    /// Size on disk.
+    public static let size = 24
+
+    /// The code id, spelled as for loaded modules.
+    public var codeID: String { hex(timeDateStamp, width: 8) + String(sizeOfImage, radix: 16) }
+    /// End of the address range (exclusive), saturating.
+    public var endAddress: UInt64 {
+        let (end, overflow) = baseOfImage.addingReportingOverflow(UInt64(sizeOfImage))
+        return overflow ? UInt64.max : end
+    }
+}
+
+/// `MINIDUMP_UNLOADED_MODULE_LIST`: header-sized list of unloaded modules.
+public struct UnloadedModuleList: MinidumpStream, Equatable, Codable {
+    public static let streamType = StreamType.unloadedModuleList
+    /// The unloaded modules in stream order.
+    public var modules: [UnloadedModule]
+
+    public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
+        let field = "MINIDUMP_UNLOADED_MODULE_LIST"
+        let entries = try dump.sizedListEntries(bytes, minimumEntrySize: UnloadedModule.size, field: field)
+        var modules = [UnloadedModule]()
+        modules.reserveCapacity(entries.count)
+        for entry in entries {
+            var reader = dump.reader(entry)
+            let base = try reader.read(UInt64.self, "MINIDUMP_UNLOADED_MODULE.BaseOfImage")
+            let size = try reader.read(UInt32.self, "MINIDUMP_UNLOADED_MODULE.SizeOfImage")
+            let checkSum = try reader.read(UInt32.self, "MINIDUMP_UNLOADED_MODULE.CheckSum")
+            let stamp = try reader.read(UInt32.self, "MINIDUMP_UNLOADED_MODULE.TimeDateStamp")
+            let nameRva = try reader.read(UInt32.self, "MINIDUMP_UNLOADED_MODULE.ModuleNameRva")
+            let name = (try? dump.string(at: nameRva, field: "MINIDUMP_UNLOADED_MODULE.ModuleNameRva")) ?? ""
+            modules.append(
+                UnloadedModule(
+                    baseOfImage: base, sizeOfImage: size, checkSum: checkSum, timeDateStamp: stamp,
+                    moduleNameRva: nameRva, name: name))
+        }
+        self.modules = modules
+    }
+}

@@ -1,0 +1,3 @@
+import PostmortemCommands
+
+Postmortem.main()
