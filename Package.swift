@@ -30,6 +30,10 @@ let package = Package(
         ),
         .executableTarget(name: "postmortem", dependencies: ["PostmortemCommands"]),
 
+        // Fuzz targets: a replay tool in normal builds, a libFuzzer binary with -DFUZZING (see README).
+        .target(name: "FuzzTargets", dependencies: ["Minidump", "KernelDump", "PortableExecutable", "Analysis", "BinaryReading"]),
+        .executableTarget(name: "postmortem-fuzz", dependencies: ["FuzzTargets", "BinaryReading"]),
+
         // Fixture locations, oracle runners and snapshots, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(name: "BinaryReadingTests", dependencies: ["BinaryReading", "TestSupport"]),
