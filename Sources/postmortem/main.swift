@@ -1,3 +1,3 @@
 import PostmortemCommands
 
-Postmortem.main()
+Postmortem.runMain()
