@@ -48,7 +48,7 @@ let package = Package(
             name: "FixtureTests",
             dependencies: [
                 "Analysis", "Minidump", "KernelDump", "PortableExecutable", "BinaryReading", "PostmortemCommands",
-                "TestSupport",
+                "FuzzTargets", "TestSupport",
             ]
         ),
     ],
