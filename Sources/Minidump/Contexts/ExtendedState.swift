@@ -6,6 +6,11 @@ public struct ContextChunk: Sendable, Equatable, Codable {
     public var offset: Int32
     /// `Length`.
     public var length: UInt32
+
+    public init(offset: Int32, length: UInt32) {
+        self.offset = offset
+        self.length = length
+    }
 }
 
 /// `CONTEXT_EX` (24 bytes), from winnt.h: follows a `CONTEXT` whose flags include `CONTEXT_XSTATE`
