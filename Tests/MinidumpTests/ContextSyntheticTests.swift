@@ -141,6 +141,18 @@ struct ContextLayoutTests {
         #expect(context.validGroups == [.integer, .floatingPoint])
     }
 
+    @Test("contexts survive a JSON round trip")
+    func codable() throws {
+        let contexts = try [
+            SyntheticContexts.x86(), SyntheticContexts.amd64(avx: true), SyntheticContexts.armWindows(),
+            SyntheticContexts.arm64Old(),
+        ].map { try SyntheticDump.decode(SyntheticDump.make(context: $0, architecture: 0xFFFF)) }
+        for context in contexts {
+            let data = try JSONEncoder().encode(context)
+            #expect(try JSONDecoder().decode(ThreadContext.self, from: data) == context)
+        }
+    }
+
     @Test("the SystemInfo architecture is only a hint: flags decide when it disagrees")
     func architectureHint() throws {
         // An ARM64 context in a dump whose SystemInfo says x86: no x86 layout fits, ARM64 does.
