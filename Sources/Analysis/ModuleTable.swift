@@ -195,6 +195,22 @@ public func isoDate(secondsSince1970 seconds: Int64) -> String {
     let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
     let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
     let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-    return "\(year)-\(two(month))-\(two(day))T\(two(secondsOfDay / 3600)):\(two(secondsOfDay / 60 % 60)):\(two(secondsOfDay % 60))Z"
+    // Built byte by byte: a report formats one date per module, and interpolation costs allocations.
+    let fields: [(Int64, Int)] = [(year, 4), (month, 2), (day, 2), (secondsOfDay / 3600, 2), (secondsOfDay / 60 % 60, 2), (secondsOfDay % 60, 2)]
+    let separators: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: "Z")]
+    guard (0...9999).contains(year) else { return "year \(year)" }
+    return String(unsafeUninitializedCapacity: 20) { buffer in
+        var at = 0
+        for (index, (value, digits)) in fields.enumerated() {
+            var remaining = value
+            for position in stride(from: digits - 1, through: 0, by: -1) {
+                buffer[at + position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
+            at += digits
+            buffer[at] = separators[index]
+            at += 1
+        }
+        return at
+    }
 }

@@ -10,13 +10,14 @@ public enum Endianness: Sendable, Equatable {
 /// offsets (`fileOffset` + relative offset) so a user can find the bad bytes in a hex editor.
 public struct ByteView: @unchecked Sendable {
     // Sendable: the bytes are immutable and owned by `owner`, which the view keeps alive.
-    private let owner: MappedFile?
-    private let base: UnsafeRawPointer?
+    @usableFromInline let owner: MappedFile?
+    @usableFromInline let base: UnsafeRawPointer?
     /// Number of bytes in the view.
     public let count: Int
     /// Absolute offset of the view's first byte in its file.
     public let fileOffset: Int64
 
+    @usableFromInline
     init(owner: MappedFile?, base: UnsafeRawPointer?, count: Int, fileOffset: Int64) {
         self.owner = owner
         self.base = base
@@ -28,6 +29,7 @@ public struct ByteView: @unchecked Sendable {
     public static let empty = ByteView(owner: nil, base: nil, count: 0, fileOffset: 0)
 
     /// Whether `offset..<offset+size` (relative, untrusted) lies inside the view.
+    @inlinable
     public func contains<O: BinaryInteger, S: BinaryInteger>(offset: O, size: S) -> Bool {
         guard offset >= 0, size >= 0,
             let start = Int(exactly: offset), let length = Int(exactly: size)
@@ -37,6 +39,7 @@ public struct ByteView: @unchecked Sendable {
     }
 
     /// The sub-view at `offset` of `size` bytes, both untrusted; throws when it leaves the view.
+    @inlinable
     public func slice<O: BinaryInteger, S: BinaryInteger>(
         offset: O, size: S, field: @autoclosure () -> String
     ) throws(ParseError) -> ByteView {
@@ -70,14 +73,14 @@ public struct ByteView: @unchecked Sendable {
     }
 
     /// Loads an integer at a relative offset; the caller has checked bounds.
-    @inline(__always)
+    @inlinable @inline(__always)
     func unsafeLoad<T: FixedWidthInteger>(at offset: Int, as type: T.Type, endianness: Endianness) -> T {
         let raw = base!.loadUnaligned(fromByteOffset: offset, as: T.self)
         return endianness == .little ? T(littleEndian: raw) : T(bigEndian: raw)
     }
 
     /// Reads an integer at relative `offset`; throws when it does not fit.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func load<T: FixedWidthInteger>(
         _ type: T.Type, at offset: Int, endianness: Endianness = .little, field: @autoclosure () -> String
     ) throws(ParseError) -> T {
@@ -120,6 +123,22 @@ public struct ByteView: @unchecked Sendable {
     /// Decodes the bytes as UTF-16 code units in the given order (unpaired surrogates become U+FFFD).
     public func utf16String(endianness: Endianness = .little) -> String {
         let units = count / 2
+        guard units > 0 else { return "" }
+        // Module paths are almost always ASCII: copy those straight into UTF-8 and fall back
+        // to the general transcoder only when a unit is outside ASCII.
+        var ascii = true
+        for index in 0..<units where unsafeLoad(at: index * 2, as: UInt16.self, endianness: endianness) >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii {
+            return String(unsafeUninitializedCapacity: units) { buffer in
+                for index in 0..<units {
+                    buffer[index] = UInt8(truncatingIfNeeded: unsafeLoad(at: index * 2, as: UInt16.self, endianness: endianness))
+                }
+                return units
+            }
+        }
         var codeUnits = [UInt16]()
         codeUnits.reserveCapacity(units)
         for index in 0..<units {
@@ -159,14 +178,16 @@ public struct ByteReader: Sendable {
     }
 
     /// Bytes between the position and the end of the view.
+    @inlinable
     public var remaining: Int { max(0, view.count - position) }
     /// Whether the reader is at the end.
     public var isAtEnd: Bool { remaining == 0 }
     /// Absolute file offset of the position.
+    @inlinable
     public var fileOffset: Int64 { view.fileOffset + Int64(position) }
 
     /// Reads one integer of type `T` and advances past it.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func read<T: FixedWidthInteger>(_ type: T.Type = T.self, _ field: @autoclosure () -> String) throws(ParseError) -> T {
         let value = try view.load(T.self, at: position, endianness: endianness, field: field())
         position += MemoryLayout<T>.size
@@ -174,6 +195,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Reads `count` integers of type `T` (count is untrusted and checked against the bytes left).
+    @inlinable
     public mutating func readArray<T: FixedWidthInteger>(
         _ type: T.Type, count: Int, _ field: @autoclosure () -> String
     ) throws(ParseError) -> [T] {
@@ -216,6 +238,7 @@ public struct ByteReader: Sendable {
     /// Throws unless `count` elements of `elementSize` bytes fit in the bytes left.
     ///
     /// Call before allocating anything sized by a count read from a file.
+    @inlinable
     public func checkCount(_ count: Int, elementSize: Int, _ field: @autoclosure () -> String) throws(ParseError) {
         let (total, overflow) = count.multipliedReportingOverflow(by: elementSize)
         guard count >= 0, !overflow, total <= remaining else {

@@ -18,15 +18,42 @@ public struct GUID: Sendable, Hashable, Codable, CustomStringConvertible {
     public static let zero = GUID(data1: 0, data2: 0, data3: 0, data4: [])
 
     /// 32 uppercase hex digits in printed order, as symbol stores spell it (no dashes).
-    public var compactHex: String {
-        hex(data1, width: 8) + hex(data2, width: 4) + hex(data3, width: 4) + data4.map { hex($0, width: 2) }.joined()
-    }
+    public var compactHex: String { formatted(dashes: false) }
 
     /// The registry form `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX` in uppercase.
-    public var description: String {
-        let tail = data4.map { hex($0, width: 2) }
-        return "\(hex(data1, width: 8))-\(hex(data2, width: 4))-\(hex(data3, width: 4))-"
-            + tail[0..<2].joined() + "-" + tail[2..<8].joined()
+    public var description: String { formatted(dashes: true) }
+
+    private func formatted(dashes: Bool) -> String {
+        let digits: StaticString = "0123456789ABCDEF"
+        let total = dashes ? 36 : 32
+        return String(unsafeUninitializedCapacity: total) { buffer in
+            digits.withUTF8Buffer { table in
+                var at = 0
+                func put(_ value: UInt64, nibbles: Int) {
+                    for index in stride(from: nibbles - 1, through: 0, by: -1) {
+                        buffer[at] = table[Int((value >> UInt64(4 * index)) & 0xF)]
+                        at += 1
+                    }
+                }
+                func dash() {
+                    if dashes {
+                        buffer[at] = UInt8(ascii: "-")
+                        at += 1
+                    }
+                }
+                put(UInt64(data1), nibbles: 8)
+                dash()
+                put(UInt64(data2), nibbles: 4)
+                dash()
+                put(UInt64(data3), nibbles: 4)
+                dash()
+                for (index, byte) in data4.prefix(8).enumerated() {
+                    if index == 2 { dash() }
+                    put(UInt64(byte), nibbles: 2)
+                }
+            }
+            return total
+        }
     }
 
     /// The 16 bytes as they are stored on disk (little-endian fields).
@@ -42,13 +69,43 @@ public struct GUID: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 /// Formats `value` as uppercase hex, zero-padded to `width` digits.
+@inlinable
 public func hex<T: BinaryInteger>(_ value: T, width: Int = 0) -> String {
-    let digits = String(value, radix: 16, uppercase: true)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    formatHex(UInt64(truncatingIfNeeded: value), width: width, uppercase: true, prefix: false)
 }
 
 /// Formats `value` as `0x` followed by lowercase hex, zero-padded to `width` digits.
+@inlinable
 public func hex0x<T: BinaryInteger>(_ value: T, width: Int = 0) -> String {
-    let digits = String(value, radix: 16, uppercase: false)
-    return "0x" + (digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits)
+    formatHex(UInt64(truncatingIfNeeded: value), width: width, uppercase: false, prefix: true)
+}
+
+/// Hex digits of `value` into a small stack buffer: ids and addresses are formatted by the
+/// thousand in reports, and `String(_:radix:)` costs several allocations each.
+@usableFromInline
+func formatHex(_ value: UInt64, width: Int, uppercase: Bool, prefix: Bool) -> String {
+    let digits: StaticString = uppercase ? "0123456789ABCDEF" : "0123456789abcdef"
+    var significant = 1
+    var probe = value >> 4
+    while probe != 0 {
+        significant += 1
+        probe >>= 4
+    }
+    let count = max(significant, min(width, 64))
+    let total = count + (prefix ? 2 : 0)
+    return String(unsafeUninitializedCapacity: total) { buffer in
+        var at = 0
+        if prefix {
+            buffer[0] = UInt8(ascii: "0")
+            buffer[1] = UInt8(ascii: "x")
+            at = 2
+        }
+        digits.withUTF8Buffer { table in
+            for index in 0..<count {
+                let shift = UInt64(4 * (count - 1 - index))
+                buffer[at + index] = shift >= 64 ? UInt8(ascii: "0") : table[Int((value >> shift) & 0xF)]
+            }
+        }
+        return total
+    }
 }

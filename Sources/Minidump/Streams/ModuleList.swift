@@ -289,8 +289,9 @@ public struct Module: Sendable, Equatable, Codable {
 
     /// The last path component of a Windows or POSIX path.
     public static func baseName(_ path: String) -> String {
-        guard let cut = path.lastIndex(where: { $0 == "\\" || $0 == "/" }) else { return path }
-        return String(path[path.index(after: cut)...])
+        let utf8 = path.utf8
+        guard let cut = utf8.lastIndex(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "/") }) else { return path }
+        return String(Substring(utf8[utf8.index(after: cut)...]))
     }
 }
 
