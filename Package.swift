@@ -33,6 +33,8 @@ let package = Package(
         // Fuzz targets: a replay tool in normal builds, a libFuzzer binary with -DFUZZING (see README).
         .target(name: "FuzzTargets", dependencies: ["Minidump", "KernelDump", "PortableExecutable", "Analysis", "BinaryReading"]),
         .executableTarget(name: "postmortem-fuzz", dependencies: ["FuzzTargets", "BinaryReading"]),
+        // In-process timing of the library's parsing work, for Benchmarks/*.py.
+        .executableTarget(name: "postmortem-bench", dependencies: ["Analysis", "Minidump"]),
 
         // Fixture locations, oracle runners and snapshots, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/Support"),

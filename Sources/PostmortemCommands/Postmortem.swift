@@ -6,6 +6,7 @@ public struct Postmortem: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "postmortem",
         abstract: "Post-mortem crash analysis: read dumps, identify their modules, explain crashes.",
+        version: "0.1.0",
         subcommands: [ModulesCommand.self, DumpCommand.self]
     )
 
