@@ -21,10 +21,12 @@ public struct StreamDump: Sendable, Encodable {
         public var error: String?
         /// Whether the reader knows this type.
         public var known: Bool
+        /// For thread lists and the exception stream: the register contexts they point to.
+        public var contexts: [ContextEntry]?
 
         enum CodingKeys: String, CodingKey {
             case index, streamType = "stream_type", streamTypeName = "stream_type_name", dataSize = "data_size",
-                rva, known, decoded, error
+                rva, known, decoded, error, contexts
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -39,6 +41,21 @@ public struct StreamDump: Sendable, Encodable {
                 try decoded.encode(to: container.superEncoder(forKey: .decoded))
             }
             try container.encodeIfPresent(error, forKey: .error)
+            try container.encodeIfPresent(contexts, forKey: .contexts)
+        }
+    }
+
+    /// A thread's register context, decoded, or why it could not be.
+    public struct ContextEntry: Sendable, Encodable {
+        /// The thread the context belongs to.
+        public var threadId: UInt32
+        /// The decoded context.
+        public var context: ThreadContext?
+        /// Why the context could not be decoded.
+        public var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case threadId = "thread_id", context, error
         }
     }
 
@@ -63,13 +80,32 @@ public struct StreamDump: Sendable, Encodable {
         header = minidump.header
         headerTimeUTC = isoDate(secondsSince1970: Int64(minidump.header.timeDateStamp))
         bigEndian = minidump.endianness == .big
+        let architecture = (try? minidump.stream(SystemInfo.self))?.processorArchitecture
+        func context(_ thread: UInt32, _ location: LocationDescriptor) -> ContextEntry {
+            do {
+                return ContextEntry(threadId: thread, context: try minidump.threadContext(at: location, architecture: architecture))
+            } catch {
+                return ContextEntry(threadId: thread, context: nil, error: error.description)
+            }
+        }
         entries = minidump.directory.map { entry in
             var row = Entry(
                 index: entry.index, streamType: entry.streamType.rawValue, streamTypeName: entry.streamType.name,
                 dataSize: entry.location.dataSize, rva: entry.location.rva, decoded: nil, error: nil,
                 known: KnownStreams.byType[entry.streamType] != nil)
             do {
-                row.decoded = try minidump.decodeStream(entry)
+                let decoded = try minidump.decodeStream(entry)
+                row.decoded = decoded
+                switch decoded {
+                case let list as ThreadList:
+                    row.contexts = list.threads.map { context($0.threadId, $0.threadContext) }
+                case let list as ThreadExList:
+                    row.contexts = list.threads.map { context($0.threadId, $0.threadContext) }
+                case let exception as ExceptionStream:
+                    row.contexts = [context(exception.threadId, exception.threadContext)]
+                default:
+                    break
+                }
             } catch {
                 row.error = "\(error)"
             }

@@ -9,7 +9,13 @@ import Minidump
     _ = try? dump.stream(ThreadExList.self)
     _ = try? dump.stream(UnloadedModuleList.self)
     _ = try? dump.stream(ExceptionStream.self)
-    _ = try? dump.stream(SystemInfo.self)
+    let architecture = (try? dump.stream(SystemInfo.self))?.processorArchitecture
+    for thread in ((try? dump.stream(ThreadList.self))?.threads ?? []).prefix(64) {
+        _ = (try? dump.threadContext(at: thread.threadContext, architecture: architecture))?.registers
+    }
+    if let exception = try? dump.stream(ExceptionStream.self) {
+        _ = (try? dump.threadContext(at: exception.threadContext, architecture: architecture))?.registers
+    }
     let index = dump.memoryIndex()
     for region in index.regions.prefix(64) {
         _ = index.read(UInt64.self, at: region.address)

@@ -1,6 +1,7 @@
 import Analysis
 import ArgumentParser
 import BinaryReading
+import Foundation
 import Minidump
 
 /// `postmortem dump DUMP`: every stream in readable text.
@@ -65,9 +66,32 @@ func renderStreamDump(_ report: StreamDump) -> String {
             out += renderer.render(decoded, title: String(describing: type(of: decoded)))
                 .split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }
                 .joined(separator: "\n")
+        } else if entry.streamType == 0 {
+            out += "  (unused entry)\n"
         } else {
             out += "  (stream type not decoded by this reader)\n"
         }
+        for context in entry.contexts ?? [] {
+            out += "\n  context of thread \(hex0x(context.threadId))\n"
+            if let registers = context.context {
+                out += renderContext(registers)
+            } else {
+                out += "    ERROR: \(context.error ?? "unknown")\n"
+            }
+        }
+    }
+    return out
+}
+
+/// General registers four to a line; the full structure (FPU, vector state) is in `--json`.
+func renderContext(_ context: ThreadContext) -> String {
+    let width = context.architecture.pointerSize.map { $0 * 2 } ?? 16
+    var out = "    \(context.architecture) context, flags \(hex0x(context.contextFlags.rawValue))\n"
+    let cells = context.registers.map { register in
+        register.name.padding(toLength: 4, withPad: " ", startingAt: 0) + " = " + hex0x(register.value, width: width)
+    }
+    for start in stride(from: 0, to: cells.count, by: 4) {
+        out += "    " + cells[start..<min(start + 4, cells.count)].joined(separator: "  ") + "\n"
     }
     return out
 }
