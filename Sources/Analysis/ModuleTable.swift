@@ -56,7 +56,7 @@ public struct ModuleRow: Sendable, Codable, Equatable {
     }
 
     /// Builds the row for `module`, with addresses padded to `pointerWidth` hex digits.
-    public init(_ module: Module, pointerWidth: Int) {
+    public init(_ module: Module, pointerWidth: Int, platform: PlatformID? = nil) {
         filename = module.fileName
         codeFile = module.name
         baseAddr = hex0x(module.baseOfImage, width: pointerWidth)
@@ -70,7 +70,7 @@ public struct ModuleRow: Sendable, Codable, Equatable {
         debugFilePath = module.debugFile
         debugFile = module.debugFile.map(Module.baseName)
         debugId = module.debugID
-        codeId = module.codeID
+        codeId = module.codeID(platform: platform)
         hasMiscRecord = module.misc != nil
         warnings = module.warnings
         switch module.codeView {
@@ -169,7 +169,7 @@ public struct ModuleTable: Sendable, Codable, Equatable {
             errors.append("UnloadedModuleListStream: \(error)")
         }
         let width = pointerWidth(system: system, addresses: loaded.map(\.endAddress) + unloaded.map(\.endAddress))
-        modules = loaded.map { ModuleRow($0, pointerWidth: width) }
+        modules = loaded.map { ModuleRow($0, pointerWidth: width, platform: system?.platformId) }
         unloadedModules = unloaded.map { UnloadedModuleRow($0, pointerWidth: width) }
         self.errors = errors
     }

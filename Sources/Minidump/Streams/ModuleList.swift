@@ -86,8 +86,8 @@ public enum CodeViewRecord: Sendable, Equatable, Codable {
     public static let pdb70Signature: UInt32 = 0x5344_5352
     /// `NB10` read as a little-endian integer.
     public static let pdb20Signature: UInt32 = 0x3031_424E
-    /// `BpEL` read as a little-endian integer.
-    public static let elfSignature: UInt32 = 0x4C45_7042
+    /// Breakpad's `MD_CVINFOELF_SIGNATURE` (0x4270454C, the bytes `LEpB` on disk).
+    public static let elfSignature: UInt32 = 0x4270_454C
 
     /// Decodes a CodeView record from its bytes.
     ///
@@ -262,11 +262,23 @@ public struct Module: Sendable, Equatable, Codable {
 
     /// The code id as symbol servers spell it: `TimeDateStamp` as `%08X`, then `SizeOfImage` as `%x`;
     /// for ELF modules (Breakpad's `BpEL` record) the whole build id in lowercase hex.
-    public var codeID: String {
-        if case .elf(let buildID) = codeView {
+    public var codeID: String { codeID(platform: nil) }
+
+    /// The code id for a module of a dump from `platform`.
+    ///
+    /// Mach-O images have no timestamp; their identity is the LC_UUID, which Crashpad and
+    /// Breakpad store as an RSDS GUID. On macOS and iOS the code id is that UUID in lowercase
+    /// hex (as rust-minidump and the SSQP `mach-uuid-` keys spell it; seen in
+    /// `pipeline-inlines-macos-segv.dmp`).
+    public func codeID(platform: PlatformID?) -> String {
+        switch codeView {
+        case .elf(let buildID):
             return buildID.map { hex($0, width: 2) }.joined().lowercased()
+        case .pdb70(let guid, _, _) where platform == .macOS || platform == .iOS:
+            return guid.compactHex.lowercased()
+        default:
+            return hex(timeDateStamp, width: 8) + String(sizeOfImage, radix: 16)
         }
-        return hex(timeDateStamp, width: 8) + String(sizeOfImage, radix: 16)
     }
 
     /// The debug id (GUID + age) as symbol servers spell it, if the module has a CodeView record.
