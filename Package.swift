@@ -6,7 +6,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "postmortem", targets: ["postmortem"]),
-        .library(name: "Postmortem", targets: ["Analysis", "Minidump", "KernelDump", "PortableExecutable", "BinaryReading"]),
+        .library(
+            name: "Postmortem",
+            targets: [
+                "Analysis", "SymbolStore", "Minidump", "KernelDump", "PortableExecutable", "ProgramDatabase", "BreakpadSymbols",
+                "BinaryReading",
+            ]
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,8 +24,18 @@ let package = Package(
         .target(name: "Minidump", dependencies: ["BinaryReading"]),
         .target(name: "PortableExecutable", dependencies: ["BinaryReading"]),
         .target(name: "KernelDump", dependencies: ["BinaryReading"]),
+        .target(name: "ProgramDatabase", dependencies: ["BinaryReading"]),
+        .target(name: "BreakpadSymbols", dependencies: ["BinaryReading"]),
+        // Keys, symbol paths, store layouts, publishing: the only place that knows them.
+        .target(name: "SymbolStore", dependencies: ["PortableExecutable", "ProgramDatabase", "BinaryReading"]),
         // Policy: reports built from the formats.
-        .target(name: "Analysis", dependencies: ["Minidump", "KernelDump", "PortableExecutable", "BinaryReading"]),
+        .target(
+            name: "Analysis",
+            dependencies: [
+                "Minidump", "KernelDump", "PortableExecutable", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
+                "BinaryReading",
+            ]
+        ),
         // The command-line interface as a library, so its commands are testable in-process.
         .target(
             name: "PostmortemCommands",
@@ -31,7 +47,13 @@ let package = Package(
         .executableTarget(name: "postmortem", dependencies: ["PostmortemCommands"]),
 
         // Fuzz targets: a replay tool in normal builds, a libFuzzer binary with -DFUZZING (see README).
-        .target(name: "FuzzTargets", dependencies: ["Minidump", "KernelDump", "PortableExecutable", "Analysis", "BinaryReading"]),
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Minidump", "KernelDump", "PortableExecutable", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
+                "Analysis", "BinaryReading",
+            ]
+        ),
         .executableTarget(name: "postmortem-fuzz", dependencies: ["FuzzTargets", "BinaryReading"]),
         // In-process timing of the library's parsing work, for Benchmarks/*.py.
         .executableTarget(name: "postmortem-bench", dependencies: ["Analysis", "Minidump"]),
@@ -42,6 +64,12 @@ let package = Package(
         .testTarget(name: "MinidumpTests", dependencies: ["Minidump", "BinaryReading", "TestSupport"]),
         .testTarget(name: "PortableExecutableTests", dependencies: ["PortableExecutable", "BinaryReading", "TestSupport"]),
         .testTarget(name: "KernelDumpTests", dependencies: ["KernelDump", "BinaryReading", "TestSupport"]),
+        .testTarget(name: "ProgramDatabaseTests", dependencies: ["ProgramDatabase", "BinaryReading", "TestSupport"]),
+        .testTarget(name: "BreakpadSymbolsTests", dependencies: ["BreakpadSymbols", "BinaryReading", "TestSupport"]),
+        .testTarget(
+            name: "SymbolStoreTests",
+            dependencies: ["SymbolStore", "PortableExecutable", "ProgramDatabase", "BinaryReading", "TestSupport"]
+        ),
         .testTarget(
             name: "CommandTests",
             dependencies: ["PostmortemCommands", "Analysis", "Minidump", "TestSupport"]

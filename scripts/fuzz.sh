@@ -28,3 +28,12 @@ run() {
 run minidump "$(seed minidump '*.dmp')"
 run pe "$(seed pe '*.exe' '*.dll' '*.sys')"
 run kerneldump "$(seed kerneldump '*.dmp' '*.dump')"
+run pdb "$(seed pdb '*.pdb')"
+run sym "$(seed sym '*.sym')"
+run cab "$(seed cab '*.pd_' '*.ex_' '*.dl_' '*.cab')"
+symbol_paths=.build-fuzz/corpus/symbol-path
+mkdir -p "$symbol_paths"
+printf '%s' 'srv*C:\symbols*https://msdl.microsoft.com/download/symbols' > "$symbol_paths/srv"
+printf '%s' 'cache*C:\cache;D:\local;symsrv*symsrv.dll*\server\share*https://host/sym' > "$symbol_paths/mixed"
+printf '%s' 'srv**https://host/symbols;;srv*a*b*c*https://x' > "$symbol_paths/cascade"
+run symbol-path "$symbol_paths"

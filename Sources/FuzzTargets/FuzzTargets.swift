@@ -9,5 +9,9 @@ public enum FuzzTargets {
         "minidump": fuzzMinidump,
         "pe": fuzzPortableExecutable,
         "kerneldump": fuzzKernelDump,
+        "pdb": fuzzProgramDatabase,
+        "sym": fuzzBreakpadSymbols,
+        "cab": fuzzCabinet,
+        "symbol-path": fuzzSymbolPath,
     ]
 }
