@@ -196,8 +196,12 @@ public func isoDate(secondsSince1970 seconds: Int64) -> String {
     let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
     let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     // Built byte by byte: a report formats one date per module, and interpolation costs allocations.
-    let fields: [(Int64, Int)] = [(year, 4), (month, 2), (day, 2), (secondsOfDay / 3600, 2), (secondsOfDay / 60 % 60, 2), (secondsOfDay % 60, 2)]
-    let separators: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: "Z")]
+    let fields: [(Int64, Int)] = [
+        (year, 4), (month, 2), (day, 2), (secondsOfDay / 3600, 2), (secondsOfDay / 60 % 60, 2), (secondsOfDay % 60, 2),
+    ]
+    let separators: [UInt8] = [
+        UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: "Z"),
+    ]
     guard (0...9999).contains(year) else { return "year \(year)" }
     return String(unsafeUninitializedCapacity: 20) { buffer in
         var at = 0

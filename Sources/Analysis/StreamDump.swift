@@ -83,7 +83,8 @@ public struct StreamDump: Sendable, Encodable {
         let architecture = (try? minidump.stream(SystemInfo.self))?.processorArchitecture
         func context(_ thread: UInt32, _ location: LocationDescriptor) -> ContextEntry {
             do {
-                return ContextEntry(threadId: thread, context: try minidump.threadContext(at: location, architecture: architecture))
+                return ContextEntry(
+                    threadId: thread, context: try minidump.threadContext(at: location, architecture: architecture))
             } catch {
                 return ContextEntry(threadId: thread, context: nil, error: error.description)
             }

@@ -188,7 +188,9 @@ public struct ByteReader: Sendable {
 
     /// Reads one integer of type `T` and advances past it.
     @inlinable @inline(__always)
-    public mutating func read<T: FixedWidthInteger>(_ type: T.Type = T.self, _ field: @autoclosure () -> String) throws(ParseError) -> T {
+    public mutating func read<T: FixedWidthInteger>(_ type: T.Type = T.self, _ field: @autoclosure () -> String)
+        throws(ParseError) -> T
+    {
         let value = try view.load(T.self, at: position, endianness: endianness, field: field())
         position += MemoryLayout<T>.size
         return value
@@ -210,7 +212,8 @@ public struct ByteReader: Sendable {
     }
 
     /// Takes the next `size` bytes as a view and advances past them.
-    public mutating func readBytes<S: BinaryInteger>(_ size: S, _ field: @autoclosure () -> String) throws(ParseError) -> ByteView {
+    public mutating func readBytes<S: BinaryInteger>(_ size: S, _ field: @autoclosure () -> String) throws(ParseError) -> ByteView
+    {
         guard let length = Int(exactly: size), length >= 0, length <= remaining else {
             throw ParseError(
                 offset: fileOffset, field: field(),

@@ -115,7 +115,8 @@ struct SymbolFileParser {
                 _ = tokens.next()
             }
             guard let address = tokens.hex(), let parameters = tokens.hex() else { return false }
-            publics.append(PublicRecord(address: address, parameterSize: parameters, isMultiple: multiple, name: tokens.rest() ?? ""))
+            publics.append(
+                PublicRecord(address: address, parameterSize: parameters, isMultiple: multiple, name: tokens.rest() ?? ""))
         case .inline:
             return handleInline(&tokens)
         case .stack:

@@ -28,7 +28,9 @@ extension SymbolFile {
             }
         }
         for symbol in publics {
-            out += "PUBLIC " + (symbol.isMultiple ? "m " : "") + "\(lower(symbol.address)) \(lower(symbol.parameterSize)) \(symbol.name)\n"
+            out +=
+                "PUBLIC " + (symbol.isMultiple ? "m " : "")
+                + "\(lower(symbol.address)) \(lower(symbol.parameterSize)) \(symbol.name)\n"
         }
         for record in stackWin {
             out += "STACK WIN \(lower(UInt64(record.type))) \(lower(record.rva)) \(lower(record.codeSize)) "

@@ -141,7 +141,8 @@ extension MinidumpFile {
                     let available = min(range.dataSize, fileSize - range.fileOffset)
                     if available < range.dataSize {
                         warnings.append(
-                            "Memory64List: range \(hex0x(range.startOfMemoryRange)) claims \(range.dataSize) bytes, \(available) present in the file")
+                            "Memory64List: range \(hex0x(range.startOfMemoryRange)) claims \(range.dataSize) bytes, \(available) present in the file"
+                        )
                     }
                     if let view = try? bytes.slice(offset: range.fileOffset, size: available, field: "Memory64List") {
                         regions.append(MemoryRegion(address: range.startOfMemoryRange, bytes: view, source: "Memory64List"))

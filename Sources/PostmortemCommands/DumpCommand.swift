@@ -39,17 +39,19 @@ func renderStreamDump(_ report: StreamDump) -> String {
     let renderer = StructureText()
     let header = report.header
     var out = "MINIDUMP_HEADER\n"
-    out += textTable(
-        header: ["  field", "value"],
-        rows: [
-            ["  signature", hex0x(header.signature) + (report.bigEndian ? " (big-endian)" : "")],
-            ["  version", hex0x(header.version)],
-            ["  stream_count", String(header.numberOfStreams)],
-            ["  stream_directory_rva", hex0x(header.streamDirectoryRva)],
-            ["  checksum", hex0x(header.checkSum)],
-            ["  time_date_stamp", hex0x(header.timeDateStamp) + " " + report.headerTimeUTC],
-            ["  flags", hex0x(header.flags)],
-        ]).split(separator: "\n").dropFirst().joined(separator: "\n") + "\n\nDirectory\n"
+    out +=
+        textTable(
+            header: ["  field", "value"],
+            rows: [
+                ["  signature", hex0x(header.signature) + (report.bigEndian ? " (big-endian)" : "")],
+                ["  version", hex0x(header.version)],
+                ["  stream_count", String(header.numberOfStreams)],
+                ["  stream_directory_rva", hex0x(header.streamDirectoryRva)],
+                ["  checksum", hex0x(header.checkSum)],
+                ["  time_date_stamp", hex0x(header.timeDateStamp) + " " + report.headerTimeUTC],
+                ["  flags", hex0x(header.flags)],
+            ]
+        ).split(separator: "\n").dropFirst().joined(separator: "\n") + "\n\nDirectory\n"
     out += textTable(
         header: ["  index", "type", "name", "rva", "size", "decoded"],
         rows: report.entries.map {
@@ -59,7 +61,8 @@ func renderStreamDump(_ report: StreamDump) -> String {
             ]
         })
     for entry in report.entries {
-        out += "\n[\(entry.index)] \(entry.streamTypeName) (\(hex0x(entry.streamType)), \(entry.dataSize) bytes at \(hex0x(entry.rva)))\n"
+        out +=
+            "\n[\(entry.index)] \(entry.streamTypeName) (\(hex0x(entry.streamType)), \(entry.dataSize) bytes at \(hex0x(entry.rva)))\n"
         if let error = entry.error {
             out += "  ERROR: \(error)\n"
         } else if let decoded = entry.decoded {

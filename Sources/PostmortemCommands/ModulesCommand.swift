@@ -35,7 +35,9 @@ func renderModuleTable(_ table: ModuleTable) -> String {
     out += ", \(table.unloadedModules.count) unloaded\n\n"
     if !table.modules.isEmpty {
         out += textTable(
-            header: ["base", "end", "size", "timestamp", "date (UTC)", "checksum", "file version", "product version", "misc", "name"],
+            header: [
+                "base", "end", "size", "timestamp", "date (UTC)", "checksum", "file version", "product version", "misc", "name",
+            ],
             rows: table.modules.map {
                 [
                     $0.baseAddr, $0.endAddr, $0.size, $0.timestamp, $0.timestampUTC, $0.checksum, $0.version ?? "-",

@@ -1,10 +1,11 @@
+import BinaryReading
+import FuzzTargets
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import BinaryReading
-import FuzzTargets
 
 #if FUZZING
     // Built with -sanitize=fuzzer: libFuzzer supplies main and calls this for every input.

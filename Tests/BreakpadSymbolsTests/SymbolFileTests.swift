@@ -1,13 +1,15 @@
 import BinaryReading
 import BreakpadSymbols
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Breakpad .sym files")
 struct SymbolFileTests {
-    static let testApp = "rust-minidump/breakpad-symbols/testdata/symbols/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"
-    static let testAppCRLF = "rust-minidump/breakpad-symbols/testdata/symbols/test_app.pdb/6A9832E5287241C1838ED98914E9B7FF1/test_app.sym"
+    static let testApp =
+        "rust-minidump/breakpad-symbols/testdata/symbols/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"
+    static let testAppCRLF =
+        "rust-minidump/breakpad-symbols/testdata/symbols/test_app.pdb/6A9832E5287241C1838ED98914E9B7FF1/test_app.sym"
 
     static let allFiles: [String] = {
         #expect(TestEnvironment.hasSharedFixtures, "shared fixtures absent")
@@ -19,7 +21,9 @@ struct SymbolFileTests {
         let file = try SymbolFile(path: TestEnvironment.shared(relative))
         #expect(file.warnings.isEmpty, "\(file.warnings)")
         // The CRLF copy sits in a folder named 6A98… but its MODULE line still says 5A98…, on purpose.
-        #expect(file.module == ModuleRecord(os: "windows", arch: "x86", id: "5A9832E5287241C1838ED98914E9B7FF1", name: "test_app.pdb"))
+        #expect(
+            file.module == ModuleRecord(os: "windows", arch: "x86", id: "5A9832E5287241C1838ED98914E9B7FF1", name: "test_app.pdb")
+        )
         #expect(file.files.count == 6661)
         #expect(file.publics.count == 5)
         #expect(file.functions.count == 1065)
@@ -71,11 +75,14 @@ struct SymbolFileTests {
 
     @Test("not a symbol file: a clear error, not a trap")
     func notSymbols() throws {
-        let inputs: [[UInt8]] = [[], Array("hello\n".utf8), Array("MODULE windows\n".utf8), [0xFF, 0xFE, 0x00, 0x0A], Array("\n\n".utf8)]
+        let inputs: [[UInt8]] = [
+            [], Array("hello\n".utf8), Array("MODULE windows\n".utf8), [0xFF, 0xFE, 0x00, 0x0A], Array("\n\n".utf8),
+        ]
         for input in inputs {
             #expect(throws: ParseError.self) { try SymbolFile(parsing: MappedFile(bytes: input).bytes) }
         }
-        let broken = "MODULE Linux x86_64 ABC crash\nFUNC zz 1 0 f\n1000 10 3 0\nSTACK CFI 1000 .cfa: x\nINLINE 1\nPUBLIC 10 0 p\n"
+        let broken =
+            "MODULE Linux x86_64 ABC crash\nFUNC zz 1 0 f\n1000 10 3 0\nSTACK CFI 1000 .cfa: x\nINLINE 1\nPUBLIC 10 0 p\n"
         let file = try SymbolFile(parsing: MappedFile(bytes: Array(broken.utf8)).bytes)
         #expect(file.warnings.count == 4)
         #expect(file.publics.count == 1)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The `postmortem` executable as users run it: output pinned by snapshots, exit statuses fixed.
 @Suite("postmortem command line")
@@ -11,12 +11,14 @@ struct CommandLineTests {
         try runProcess(TestEnvironment.postmortemExecutable, arguments)
     }
 
-    @Test("snapshots of the sample dump", arguments: [
-        (["modules", sample], "modules-test.dmp.txt"),
-        (["modules", "--json", sample], "modules-test.dmp.json"),
-        (["dump", sample], "dump-test.dmp.txt"),
-        (["dump", "--json", sample], "dump-test.dmp.json"),
-    ])
+    @Test(
+        "snapshots of the sample dump",
+        arguments: [
+            (["modules", sample], "modules-test.dmp.txt"),
+            (["modules", "--json", sample], "modules-test.dmp.json"),
+            (["dump", sample], "dump-test.dmp.txt"),
+            (["dump", "--json", sample], "dump-test.dmp.json"),
+        ])
     func snapshot(arguments: [String], name: String) throws {
         let result = try run(arguments)
         #expect(result.status == 0, "\(result.stderrText)")
@@ -27,11 +29,13 @@ struct CommandLineTests {
         }
     }
 
-    @Test("help text", arguments: [
-        (["--help"], "help.txt"),
-        (["modules", "--help"], "help-modules.txt"),
-        (["dump", "--help"], "help-dump.txt"),
-    ])
+    @Test(
+        "help text",
+        arguments: [
+            (["--help"], "help.txt"),
+            (["modules", "--help"], "help-modules.txt"),
+            (["dump", "--help"], "help-dump.txt"),
+        ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)
         #expect(result.status == 0)

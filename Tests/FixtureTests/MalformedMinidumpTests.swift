@@ -3,8 +3,8 @@ import BinaryReading
 import Foundation
 import FuzzTargets
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// A small deterministic generator, so a failing mutation can be reproduced from its seed.
 struct SplitMix64: RandomNumberGenerator {
@@ -88,7 +88,8 @@ struct MalformedMinidumpTests {
     @Test("rust-minidump's invalid dumps give errors, not traps")
     func ownersInvalidInputs() throws {
         for name in ["invalid-range.dmp", "invalid-record-count.dmp"] {
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: TestEnvironment.shared("rust-minidump/testdata/" + name))))
+            let bytes = try [UInt8](
+                Data(contentsOf: URL(fileURLWithPath: TestEnvironment.shared("rust-minidump/testdata/" + name))))
             #expect(Self.exercise(bytes, name: name))
         }
     }

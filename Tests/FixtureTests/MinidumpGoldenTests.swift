@@ -2,8 +2,8 @@ import Analysis
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// Reads Breakpad's `minidump_dump` golden output: sections named by a line like `module[3]`
 /// or `MDException`, each followed by `key = value` lines and, for memory, a hex line.
@@ -167,7 +167,8 @@ struct BreakpadDumpGoldenTests {
         let exception = try #require(try dump.stream(ExceptionStream.self))
         let e = golden.sections(named: "MDException")[0].values
         #expect(UInt64(exception.threadId) == MinidumpDumpGolden.number(e["thread_id"]))
-        #expect(UInt64(exception.exceptionRecord.exceptionCode) == MinidumpDumpGolden.number(e["exception_record.exception_code"]))
+        #expect(
+            UInt64(exception.exceptionRecord.exceptionCode) == MinidumpDumpGolden.number(e["exception_record.exception_code"]))
         #expect(exception.exceptionRecord.exceptionAddress == MinidumpDumpGolden.number(e["exception_record.exception_address"]))
         #expect(exception.exceptionRecord.parameters == [1, 0x45])
         #expect(UInt64(exception.threadContext.rva) == MinidumpDumpGolden.number(e["thread_context.rva"]))
@@ -217,7 +218,9 @@ struct ExpectedValueTests {
                 "test_app.exe", "ntdll.dll", "kernel32.dll", "ole32.dll", "advapi32.dll", "rpcrt4.dll", "gdi32.dll",
                 "user32.dll", "msvcrt.dll", "imm32.dll", "dbghelp.dll", "version.dll", "psapi.dll",
             ])
-        let byAddress = modules.sorted { $0.baseOfImage < $1.baseOfImage }.map { $0.fileName.replacingOccurrences(of: ".dll", with: "") }
+        let byAddress = modules.sorted { $0.baseOfImage < $1.baseOfImage }.map {
+            $0.fileName.replacingOccurrences(of: ".dll", with: "")
+        }
         #expect(
             byAddress == [
                 "test_app.exe", "dbghelp", "imm32", "psapi", "ole32", "version", "msvcrt", "user32", "advapi32", "rpcrt4",
@@ -283,8 +286,14 @@ struct ExpectedValueTests {
         let base = "kdlibcpp/kdlib/tests/dumps/"
         let cases: [(String, Int, Int, UInt64?, String)] = [
             ("targetapp_minidump/target_minidump.dmp", 2, 7, nil, "38CDA79CC1EA486C9154EC97629B3A7C4"),
-            ("targetapp_test_cv_allreg_i386/targetapp_test_cv_allreg_i386.dmp", 4, 8, 0xbf2872, "A39E8075781D441C964F489A06A626901"),
-            ("targetapp_test_cv_allreg_amd64/targetapp_test_cv_allreg_amd64.dmp", 4, 8, 0x7ff6_6d9f_29e9, "B3715C7EDE8E48A98BE5204FF5C9E3AA1"),
+            (
+                "targetapp_test_cv_allreg_i386/targetapp_test_cv_allreg_i386.dmp", 4, 8, 0xbf2872,
+                "A39E8075781D441C964F489A06A626901"
+            ),
+            (
+                "targetapp_test_cv_allreg_amd64/targetapp_test_cv_allreg_amd64.dmp", 4, 8, 0x7ff6_6d9f_29e9,
+                "B3715C7EDE8E48A98BE5204FF5C9E3AA1"
+            ),
         ]
         for (path, threads, modules, breakpoint, debugID) in cases {
             let dump = try MinidumpFile(path: TestEnvironment.shared(base + path))

@@ -1,8 +1,8 @@
 import Analysis
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// `postmortem modules --json` against the `minidump` package from PyPI, an independent parser.
 @Suite("modules --json agrees with the minidump package (PyPI)")
@@ -25,7 +25,7 @@ struct ModulesOracleTests {
     /// its owners' stated values elsewhere.
     static let oracleCannotRead: [String: String] = [
         // The package ignores the 4 padding bytes after the count and reads garbage modules.
-        "crash_macos.dmp": "module list padded after its count",
+        "crash_macos.dmp": "module list padded after its count"
     ]
 
     static let dumps = MinidumpFixtures.intact.filter {

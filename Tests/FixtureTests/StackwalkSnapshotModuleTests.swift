@@ -1,8 +1,8 @@
 import Analysis
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// Module identities against rust-minidump's minidump-stackwalk JSON snapshots.
 @Suite("modules agree with rust-minidump's stackwalk snapshots")

@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// Minidumps among the shared fixtures (files starting `MDMP`; kernel dumps and microdump text are not minidumps).
 enum ContextFixtures {
@@ -123,7 +123,8 @@ struct ContextFixtureTests {
                 let inStack = thread.stack.map { $0.lowerBound <= sp &+ 128 && sp <= $0.upperBound &+ 1 } ?? false
                 #expect(
                     inStack,
-                    "\(name): thread \(hex0x(thread.threadId)) sp \(hex0x(sp)) outside its stack \(String(describing: thread.stack))")
+                    "\(name): thread \(hex0x(thread.threadId)) sp \(hex0x(sp)) outside its stack \(String(describing: thread.stack))"
+                )
             }
             #expect(context.registers.contains { $0.value == ip })
             #expect(context.registers.contains { $0.value == sp })
@@ -164,7 +165,10 @@ struct ContextFixtureTests {
         #expect(context.eip == 0x40429e)
         #expect(context.esp == 0x12fe84)
         #expect(context.contextFlags.rawValue == 0x1003f)
-        #expect(exception.context.validGroups.isSuperset(of: [.control, .integer, .segments, .floatingPoint, .debugRegisters, .extendedRegisters]))
+        #expect(
+            exception.context.validGroups.isSuperset(of: [
+                .control, .integer, .segments, .floatingPoint, .debugRegisters, .extendedRegisters,
+            ]))
         #expect(decoded.threads.map(\.threadId) == [0xbf4, 0x11c0])
         #expect(decoded.threads[0].context.instructionPointer == 0x7c90eb94)
         #expect(decoded.threads[0].context.stackPointer == 0x12f320)
@@ -175,7 +179,9 @@ struct ContextFixtureTests {
         var values = [RegisterValue]()
         for token in text.split(whereSeparator: { $0 == "\n" }).flatMap({ $0.split(separator: "   ") }) {
             let parts = token.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, parts[1].hasPrefix("0x"), let value = UInt64(parts[1].dropFirst(2), radix: 16) else { continue }
+            guard parts.count == 2, parts[1].hasPrefix("0x"), let value = UInt64(parts[1].dropFirst(2), radix: 16) else {
+                continue
+            }
             values.append(RegisterValue(name: parts[0], value: value))
         }
         return values
@@ -214,7 +220,8 @@ struct ContextFixtureTests {
         ])
     func rustMinidumpSnapshots(snapshot: String, dumpPath: String, frameHeader: String) throws {
         let report = try String(
-            contentsOfFile: TestEnvironment.shared("rust-minidump/minidump-stackwalk/tests/snapshots/" + snapshot), encoding: .utf8)
+            contentsOfFile: TestEnvironment.shared("rust-minidump/minidump-stackwalk/tests/snapshots/" + snapshot),
+            encoding: .utf8)
         let expected = try Self.crashedFrameRegisters(report, frameHeader: frameHeader)
         #expect(expected.count == 17, "\(snapshot): parsed \(expected.count) registers")
         let decoded = try ContextFixtures.decode(dumpPath)
@@ -246,8 +253,14 @@ struct ContextFixtureTests {
     @Test(
         "kdlibcpp: the exception context stops at the breakpoint (EXPECTED.md)",
         arguments: [
-            ("kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_i386/targetapp_test_cv_allreg_i386.dmp", ProcessorArchitecture.x86, UInt64(0xbf2872)),
-            ("kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_amd64/targetapp_test_cv_allreg_amd64.dmp", .amd64, 0x7ff6_6d9f_29e9),
+            (
+                "kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_i386/targetapp_test_cv_allreg_i386.dmp",
+                ProcessorArchitecture.x86, UInt64(0xbf2872)
+            ),
+            (
+                "kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_amd64/targetapp_test_cv_allreg_amd64.dmp", .amd64,
+                0x7ff6_6d9f_29e9
+            ),
         ])
     func kdlibcppBreakpoints(path: String, architecture: ProcessorArchitecture, breakpoint: UInt64) throws {
         let decoded = try ContextFixtures.decode(path)

@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// Compares thread contexts with the `minidump` package from PyPI (an independent reader of
 /// x86 and AMD64 `CONTEXT`s).

@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// Byte orders a dump can have.
 let contextByteOrders: [Endianness] = [.little, .big]
@@ -185,7 +185,8 @@ struct ContextLLDBYAMLTests {
         return (architecture, try #require(context, "\(name): no Context"))
     }
 
-    @Test("arm-linux.yaml and arm-macos.yaml (TestMiniDumpNew.py register checks)", arguments: ["arm-linux.yaml", "arm-macos.yaml"])
+    @Test(
+        "arm-linux.yaml and arm-macos.yaml (TestMiniDumpNew.py register checks)", arguments: ["arm-linux.yaml", "arm-macos.yaml"])
     func arm(name: String) throws {
         let (architecture, bytes) = try Self.load(name)
         #expect(architecture == "ARM")
@@ -230,10 +231,12 @@ struct ContextMalformedTests {
         }
     }
 
-    @Test("truncated contexts are rejected", arguments: [
-        (SyntheticContexts.x86(), 0), (SyntheticContexts.amd64(), 9), (SyntheticContexts.armBreakpad(), 5),
-        (SyntheticContexts.armWindows(), 5), (SyntheticContexts.arm64(), 12), (SyntheticContexts.arm64Old(), 0x8003),
-    ] as [([UInt8], UInt16)])
+    @Test(
+        "truncated contexts are rejected",
+        arguments: [
+            (SyntheticContexts.x86(), 0), (SyntheticContexts.amd64(), 9), (SyntheticContexts.armBreakpad(), 5),
+            (SyntheticContexts.armWindows(), 5), (SyntheticContexts.arm64(), 12), (SyntheticContexts.arm64Old(), 0x8003),
+        ] as [([UInt8], UInt16)])
     func truncated(context: [UInt8], architecture: UInt16) {
         for cut in [1, 4, 8, 100] {
             Self.expectError(
@@ -267,7 +270,8 @@ struct ContextMalformedTests {
         }
         // AMD64 flags where the x86 layout keeps them (offset 0) are not an AMD64 context.
         Self.expectError(
-            SyntheticDump.make(context: SyntheticContexts.x86(size: 1232, flags: 0x0010_000B), architecture: 9), "amd64 flags at 0")
+            SyntheticDump.make(context: SyntheticContexts.x86(size: 1232, flags: 0x0010_000B), architecture: 9),
+            "amd64 flags at 0")
     }
 
     @Test("a damaged CONTEXT_EX leaves the registers readable and says why the XSAVE data is missing")
@@ -319,7 +323,9 @@ struct ContextMalformedTests {
                         // Random CONTEXT_EX chunks behind an AMD64 context with CONTEXT_XSTATE.
                         bytes.put(UInt32(0x0010_004F), at: 0x30)
                     }
-                    if let context = try? SyntheticDump.decode(SyntheticDump.make(context: bytes.bytes, architecture: architecture)) {
+                    if let context = try? SyntheticDump.decode(
+                        SyntheticDump.make(context: bytes.bytes, architecture: architecture))
+                    {
                         _ = (context.registers, context.instructionPointer, context.stackPointer, context.framePointer)
                         decoded += 1
                     }

@@ -104,7 +104,9 @@ struct CoreStreamTests {
     func damagedLocation() throws {
         var writer = DumpWriter()
         let name = writer.appendString("a.dll")
-        writer.addStream(type: 4, writer.encode(UInt32(1)) + writer.module(base: 0x1000, size: 0x1000, checksum: 0, timestamp: 0, nameRva: name))
+        writer.addStream(
+            type: 4,
+            writer.encode(UInt32(1)) + writer.module(base: 0x1000, size: 0x1000, checksum: 0, timestamp: 0, nameRva: name))
         writer.addRawEntry(type: 3, rva: 0xFFFF_FF00, size: 0x200)
         let dump = try Self.open(writer.finish())
         #expect(try dump.stream(ModuleList.self)?.modules.count == 1)
@@ -120,7 +122,9 @@ struct CoreStreamTests {
     @Test("a module whose name RVA is bad keeps its other fields and a warning")
     func badModuleName() throws {
         var writer = DumpWriter()
-        writer.addStream(type: 4, writer.encode(UInt32(1)) + writer.module(base: 0x1000, size: 0x1000, checksum: 7, timestamp: 9, nameRva: 0x7FFF_FFFF))
+        writer.addStream(
+            type: 4,
+            writer.encode(UInt32(1)) + writer.module(base: 0x1000, size: 0x1000, checksum: 7, timestamp: 9, nameRva: 0x7FFF_FFFF))
         let module = try #require(try Self.open(writer.finish()).stream(ModuleList.self)?.modules.first)
         #expect(module.name.isEmpty)
         #expect(module.checkSum == 7)
@@ -144,7 +148,8 @@ struct CoreStreamTests {
     func truncatedMemory() throws {
         var writer = DumpWriter()
         let base = UInt64(writer.append([UInt8](repeating: 0x33, count: 8)))
-        writer.addStream(type: 9, writer.encode(UInt64(1)) + writer.encode(base) + writer.encode(UInt64(0x5000)) + writer.encode(UInt64(4096)))
+        writer.addStream(
+            type: 9, writer.encode(UInt64(1)) + writer.encode(base) + writer.encode(UInt64(0x5000)) + writer.encode(UInt64(4096)))
         let bytes = writer.finish()
         let dump = try Self.open(bytes)
         let memory = dump.memoryIndex()

@@ -138,10 +138,14 @@ extension MinidumpFile {
             ?? candidates.first { $0.size == bytes.count }
             ?? candidates.first
         guard let layout = chosen else {
-            let flags0 = bytes.count >= 4 ? hex0x(try bytes.load(UInt32.self, at: 0, endianness: endianness, field: "ContextFlags")) : "none"
+            let flags0 =
+                bytes.count >= 4
+                ? hex0x(try bytes.load(UInt32.self, at: 0, endianness: endianness, field: "ContextFlags")) : "none"
             let flags30 =
                 bytes.count >= ContextAMD64.contextFlagsOffset + 4
-                ? hex0x(try bytes.load(UInt32.self, at: ContextAMD64.contextFlagsOffset, endianness: endianness, field: "ContextFlags"))
+                ? hex0x(
+                    try bytes.load(
+                        UInt32.self, at: ContextAMD64.contextFlagsOffset, endianness: endianness, field: "ContextFlags"))
                 : "none"
             throw ParseError(
                 offset: bytes.fileOffset, field: "thread context",

@@ -170,7 +170,8 @@ public struct SystemInfo: MinidumpStream, Equatable, Codable {
                 vendorBytes += [UInt8(word & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word >> 16 & 0xFF), UInt8(word >> 24)]
             }
             let vendor = String(decoding: vendorBytes.prefix { $0 != 0 }, as: UTF8.self)
-            cpu = .x86(vendorID: vendor, versionInformation: words[3], featureInformation: words[4], amdExtendedCPUFeatures: words[5])
+            cpu = .x86(
+                vendorID: vendor, versionInformation: words[3], featureInformation: words[4], amdExtendedCPUFeatures: words[5])
         } else {
             var cpuReader = dump.reader(cpuBytes)
             cpu = .other(processorFeatures: try cpuReader.readArray(UInt64.self, count: 2, field + ".Cpu.OtherCpuInfo"))

@@ -1,5 +1,5 @@
-import Foundation
 import BinaryReading
+import Foundation
 
 /// Renders decoded structures as indented `field = value` lines, the way minidump_dump prints streams.
 ///
