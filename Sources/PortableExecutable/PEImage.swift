@@ -84,8 +84,8 @@ public struct PEImage: Sendable {
         else { return section.name }
         // IMAGE_SYMBOL records are 18 bytes; the string table follows them.
         let table = UInt64(fileHeader.pointerToSymbolTable) + UInt64(fileHeader.numberOfSymbols) * 18
-        let start = table + offset
-        guard start < UInt64(bytes.count) else { return section.name }
+        let (start, overflow) = table.addingReportingOverflow(offset)
+        guard !overflow, start < UInt64(bytes.count) else { return section.name }
         return bytes.suffix(from: Int(start)).prefix(4096).cString
     }
 

@@ -168,6 +168,16 @@ struct MalformedTests {
         #expect(throws: ParseError.self) { try second.x64UnwindChain(for: functions[0]) }
     }
 
+    @Test("a resource tree whose entries point back at shared tables is read once")
+    func sharedResourceTables() throws {
+        var synthetic = SyntheticImage()
+        // The name table's entry points back at the root table (a directory cycle).
+        synthetic.put32(0x700 + 0x18 + 20, 0x8000_0000)
+        let image = try PEImage(bytes: MappedFile(bytes: synthetic.bytes).bytes)
+        #expect(try image.resources(ofType: .id(16)).isEmpty)
+        #expect(try image.versionInfo() == nil)
+    }
+
     @Test("random byte flips in a real image never trap")
     func byteFlips() throws {
         let original = try #require(FileManager.default.contents(atPath: TestEnvironment.shared("generated/pe/x64/fixture.exe"))).map { $0 }

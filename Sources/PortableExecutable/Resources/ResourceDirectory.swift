@@ -118,14 +118,18 @@ extension PEImage {
     /// The leaf data entries of the resource tree under type `type` (type → name → language).
     ///
     /// The tree is read three levels deep, as the loader does, so a cycle of directory offsets
-    /// cannot make the walk endless.
+    /// cannot make the walk endless; each table is read once, so tables shared by many entries
+    /// (a crafted file can point 131070 entries at one 131070-entry table) cannot make it quadratic.
     public func resources(ofType type: ResourceName) throws(ParseError) -> [ResourceDataEntry] {
         guard let data = try directoryBytes(.resource, field: "IMAGE_DIRECTORY_ENTRY_RESOURCE") else { return [] }
         let root = try ResourceDirectoryTable(parsing: data, at: 0)
         var found = [ResourceDataEntry]()
+        var visited: Set<UInt32> = [0]
         for typeEntry in root.entries where typeEntry.name == type && typeEntry.isDirectory {
+            guard visited.insert(typeEntry.offset).inserted else { continue }
             let names = try ResourceDirectoryTable(parsing: data, at: Int(typeEntry.offset))
             for nameEntry in names.entries {
+                guard !nameEntry.isDirectory || visited.insert(nameEntry.offset).inserted else { continue }
                 guard nameEntry.isDirectory else {
                     found.append(try ResourceDataEntry(parsing: data, at: Int(nameEntry.offset), path: [type, nameEntry.name]))
                     continue

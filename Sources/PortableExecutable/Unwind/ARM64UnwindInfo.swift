@@ -220,6 +220,12 @@ public struct ARM64UnwindInfo: Sendable, Equatable {
         exceptionHandler = hasExceptionData ? try reader.read(UInt32.self, ".xdata Exception Handler") : nil
     }
 
+    /// The first code byte index of each epilog: the scopes' `startIndex`, or with `E` set the
+    /// index packed into the header (that single epilog ends the function).
+    public var epilogStartIndices: [Int] {
+        singleEpilogPacked ? [Int(epilogCount)] : epilogScopes.map { Int($0.startIndex) }
+    }
+
     /// The codes of the epilog starting at code byte `index` (a scope's `startIndex`), up to `end`.
     public func epilogCodes(startingAt index: Int) throws(ParseError) -> [ARM64UnwindCode] {
         guard index >= 0, index < codeBytes.count else { return [] }
@@ -266,9 +272,19 @@ public struct ARM64FunctionTable: Sendable, Equatable {
 }
 
 extension PEImage {
-    /// The ARM64 (or ARM Thumb-2) function table, or nil when the image has none or is another machine.
+    /// The ARM64 function table, or nil when the image has none or is another machine.
     public func arm64FunctionTable() throws(ParseError) -> ARM64FunctionTable? {
-        guard machine == .arm64 || machine == .armNT || machine == .arm64EC || machine == .arm64X,
+        guard machine == .arm64 || machine == .arm64EC || machine == .arm64X,
+            let data = try directoryBytes(.exception, field: "IMAGE_DIRECTORY_ENTRY_EXCEPTION")
+        else { return nil }
+        return try ARM64FunctionTable(parsing: data)
+    }
+
+    /// The ARM Thumb-2 (`IMAGE_FILE_MACHINE_ARMNT`) function table: the same 8-byte entries as
+    /// ARM64, but its packed and `.xdata` formats differ and are not decoded here, so
+    /// `arm64Unwind(for:)` must not be used on these entries.
+    public func armThumbFunctionTable() throws(ParseError) -> ARM64FunctionTable? {
+        guard machine == .armNT,
             let data = try directoryBytes(.exception, field: "IMAGE_DIRECTORY_ENTRY_EXCEPTION")
         else { return nil }
         return try ARM64FunctionTable(parsing: data)
@@ -276,6 +292,11 @@ extension PEImage {
 
     /// The unwind data of an ARM64 function, packed or from `.xdata`.
     public func arm64Unwind(for function: ARM64RuntimeFunction) throws(ParseError) -> ARM64Unwind {
+        guard machine != .armNT else {
+            throw ParseError(
+                offset: ntHeadersOffset + 4, field: "IMAGE_FILE_HEADER.Machine",
+                kind: .invalidValue("ARM Thumb-2 unwind data is not decoded"))
+        }
         switch function.flag {
         case 0:
             return .unpacked(try ARM64UnwindInfo(at: function.unwindData, in: self))
