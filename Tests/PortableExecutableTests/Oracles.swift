@@ -211,6 +211,20 @@ if getattr(pe, 'VS_FIXEDFILEINFO', None):
 if pe.FILE_HEADER.Machine == 0x8664:
     out['pdata'] = [[e.struct.BeginAddress, e.struct.EndAddress, e.struct.UnwindData]
                     for e in getattr(pe, 'DIRECTORY_ENTRY_EXCEPTION', [])]
+    unwind = []
+    for e in getattr(pe, 'DIRECTORY_ENTRY_EXCEPTION', []):
+        u = e.unwindinfo
+        if u is None:
+            unwind.append(None)
+            continue
+        chained = u.get_chained_function_entry()
+        unwind.append({'header': [u.Version, u.Flags, u.SizeOfProlog, u.CountOfCodes, u.FrameRegister, u.FrameOffset],
+                       # pefile names the first byte of a UWOP_EPILOG code Size or OffsetLow.
+                       'codes': [[getattr(c.struct, 'CodeOffset', getattr(c.struct, 'Size', getattr(c.struct, 'OffsetLow', None))),
+                                  c.struct.UnwindOp] for c in (u.UnwindCodes or [])],
+                       'handler': getattr(u, 'ExceptionHandler', None),
+                       'chained': chained.struct.BeginAddress if chained else None})
+    out['unwind'] = unwind
 json.dump(out, sys.stdout)
 """#
 

@@ -29,6 +29,30 @@ struct X64UnwindTests {
         }
     }
 
+    @Test("UNWIND_INFO headers and code operations agree with pefile", arguments: images)
+    func unwindMatchesPefile(path: String) throws {
+        let image = try PEImage(path: path)
+        let oracle = try pefileOracle(path)
+        let expected = oracle["unwind"] as? [Any] ?? []
+        let functions = try image.x64FunctionTable()?.functions ?? []
+        var compared = 0
+        for (function, theirs) in zip(functions, expected) {
+            guard let theirs = theirs as? [String: Any] else { continue }
+            let info = try X64UnwindInfo(at: function.unwindInfoAddress, in: image)
+            let header = (theirs["header"] as? [Any] ?? []).compactMap(u64)
+            #expect(header == [
+                UInt64(info.version), UInt64(info.flags.rawValue), UInt64(info.sizeOfProlog), UInt64(info.countOfCodes),
+                UInt64(info.frameRegister?.rawValue ?? 0), UInt64(info.frameOffset),
+            ])
+            let codes = (theirs["codes"] as? [[Any]] ?? []).map { $0.compactMap(u64) }
+            #expect(codes == info.codes.map { [UInt64($0.codeOffset), UInt64($0.rawOperation)] })
+            if let handler = u64(theirs["handler"]) { #expect(info.exceptionHandler.map(UInt64.init) == handler) }
+            #expect(u64(theirs["chained"]) == info.chainedFunction.map { UInt64($0.beginAddress) })
+            compared += 1
+        }
+        #expect(compared > 0)
+    }
+
     @Test("UNWIND_INFO and decoded codes agree with llvm-readobj --unwind", arguments: images)
     func unwindMatchesLLVM(path: String) throws {
         let image = try PEImage(path: path)
@@ -131,6 +155,20 @@ struct X64UnwindTests {
         // The entry's own unwind info still decodes: it chains to itself.
         let info = try X64UnwindInfo(at: function.unwindInfoAddress, in: image)
         #expect(info.chainedFunction == function)
+    }
+
+    @Test("version 2 epilog codes take one slot each (dump_syms' mozwer.dll)")
+    func epilogCodes() throws {
+        let image = try PEImage(path: TestEnvironment.shared("dump_syms/test_data/windows/mozwer.dll"))
+        let table = try #require(try image.x64FunctionTable())
+        let function = try #require(table.function(containing: 0x30C30))
+        let info = try X64UnwindInfo(at: function.unwindInfoAddress, in: image)
+        #expect(info.version == 2)
+        #expect(info.codes.map(\.operation) == [
+            .epilog(codeOffset: 3, info: 1), .epilog(codeOffset: 0, info: 0),
+            .pushNonvolatile(X64Register(rawValue: 6)), .pushNonvolatile(X64Register(rawValue: 7)),
+        ])
+        #expect(info.codes.map(\.slots).reduce(0, +) == Int(info.countOfCodes))
     }
 
     @Test("a sample decoded by hand: CrashWithException.exe's first function")

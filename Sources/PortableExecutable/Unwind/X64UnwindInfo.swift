@@ -36,7 +36,11 @@ public enum X64UnwindOperation: Sendable, Equatable {
     case setFramePointer
     /// `UWOP_SAVE_NONVOL` (4) and `UWOP_SAVE_NONVOL_FAR` (5): a register stored at RSP + offset.
     case saveNonvolatile(X64Register, offset: UInt32)
-    /// `UWOP_EPILOG` (6, version 2 only): an epilog's location; `OpInfo` and `CodeOffset` as stored.
+    /// `UWOP_EPILOG` (6, version 2): an epilog's location, one slot each; `CodeOffset` and `OpInfo` as stored.
+    ///
+    /// The first code gives the epilog size in `CodeOffset` (and in bit 0 of `OpInfo` whether an
+    /// epilog ends the function); each further code gives an epilog's distance from the function
+    /// end as `CodeOffset | OpInfo << 8`.
     case epilog(codeOffset: UInt8, info: UInt8)
     /// `UWOP_SPARE_CODE` (7): reserved; takes three slots.
     case spare(info: UInt8)
@@ -155,9 +159,10 @@ public struct X64UnwindInfo: Sendable, Equatable {
             case 4: operation = .saveNonvolatile(register, offset: try operand(1) * 8); used = 2
             case 5: operation = .saveNonvolatile(register, offset: try (operand(1) | operand(2) << 16)); used = 3
             case 6:
-                // Version 2 writes UWOP_EPILOG here; version 1 used 6 for the retired
-                // UWOP_SAVE_XMM. Both take two slots (as LLVM counts them).
-                operation = .epilog(codeOffset: offset, info: info); used = 2
+                // Version 2 writes UWOP_EPILOG here, one slot per code (the Windows unwinder
+                // steps over it by one; pefile reads it so in the dump_syms DLLs, where LLVM 14's
+                // llvm-readobj aborts). Version 1 used 6 for the retired two-slot UWOP_SAVE_XMM.
+                operation = .epilog(codeOffset: offset, info: info); used = version == 2 ? 1 : 2
             case 7: operation = .spare(info: info); used = 3
             case 8: operation = .saveXMM128(register: info, offset: try operand(1) * 16); used = 2
             case 9: operation = .saveXMM128(register: info, offset: try (operand(1) | operand(2) << 16)); used = 3
