@@ -50,6 +50,7 @@ struct ARM64UnwindTests {
                 #expect(data["EpiloguePacked"] == (info.singleEpilogPacked ? "Yes" : "No"))
                 #expect(data.number("ByteCodeLength") == UInt64(info.codeWords * 4))
                 #expect(Self.opcodes(data.first("Prologue")) == info.prologCodes.map { Self.bytes($0, info) })
+                #expect(data.first("ExceptionHandler")?.number("Routine") == info.exceptionHandler.map { base &+ UInt64($0) })
                 if info.singleEpilogPacked {
                     #expect(data.number("EpilogueOffset") == UInt64(info.epilogCount))
                     let codes = try info.epilogCodes(startingAt: info.epilogStartIndices[0])

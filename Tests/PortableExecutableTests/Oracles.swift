@@ -203,6 +203,8 @@ if getattr(pe, 'VS_FIXEDFILEINFO', None):
                    f.ProductVersionLS, f.FileFlagsMask, f.FileFlags, f.FileOS, f.FileType, f.FileSubtype,
                    f.FileDateMS, f.FileDateLS], 'strings': {}}
     for fi in (pe.FileInfo[0] if getattr(pe, 'FileInfo', None) else []):
+        if getattr(fi, 'Key', b'') == b'VarFileInfo':
+            v['translations'] = [t for var in fi.Var for t in var.entry.get(b'Translation', '').split()]
         if getattr(fi, 'Key', b'') == b'StringFileInfo':
             for st in fi.StringTable:
                 v['strings'][st.LangID.decode()] = {k.decode('utf-8', 'replace'): val.decode('utf-8', 'replace')

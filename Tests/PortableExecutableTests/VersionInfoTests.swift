@@ -23,6 +23,9 @@ struct VersionInfoTests {
             fixed.fileSubtype, fixed.fileDateMS, fixed.fileDateLS,
         ].map(UInt64.init)
         #expect(values == (expected["fixed"] as? [Any])?.compactMap(u64))
+        // pefile prints each Translation DWORD as its two words, language first: "0x0409 0x04b0".
+        let translations = version.translations.flatMap { ["0x" + hex($0 & 0xFFFF, width: 4), "0x" + hex($0 >> 16, width: 4)] }
+        #expect(translations.map { $0.lowercased() } == (expected["translations"] as? [String] ?? []).map { $0.lowercased() })
         let tables = expected["strings"] as? [String: [String: String]] ?? [:]
         #expect(Set(version.stringTables.map(\.key)) == Set(tables.keys))
         for table in version.stringTables {
