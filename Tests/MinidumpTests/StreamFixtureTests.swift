@@ -102,6 +102,17 @@ struct StreamWindowsFixtureTests {
         #expect(info.threads.first?.exitStatus == 259)  // STILL_ACTIVE
     }
 
+    // lldb's regions-memlist64.dmp (made by yaml2obj) writes SizeOfInfo 0 in a 24-byte misc info
+    // stream; lldb reads it by the stream size, and so do we, with a warning.
+    @Test func miscInfoWithZeroSizeOfInfo() throws {
+        let dump = try openSharedDump("lldb/unittests/Process/minidump/Inputs/regions-memlist64.dmp")
+        let misc = try #require(try dump.stream(MiscInfo.self))
+        #expect(misc.sizeOfInfo == 0)
+        #expect(misc.version == 1)
+        #expect(misc.processId == 123)
+        #expect(misc.warnings.count == 1)
+    }
+
     // kdlibcpp: written by WinDbg `.dump /m` with handle data, full memory info, thread info.
     @Test func windbgDumpHandlesAndMemoryInfo() throws {
         let dump = try openSharedDump("kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp")

@@ -181,27 +181,35 @@ public struct MiscInfo: MinidumpStream, Equatable, Codable {
     public var xStateData: XStateConfigFeatureInfo?
     /// `ProcessCookie` (version 5).
     public var processCookie: UInt32?
+    /// Problems that did not stop the stream from being read (a `SizeOfInfo` that disagrees with the stream).
+    public var warnings: [String] = []
 
     /// Sizes of `MINIDUMP_MISC_INFO`, `_2`, `_3`, `_4` and `_5`, in version order.
     public static let versionSizes = [24, 44, 232, 832, 1364]
 
-    /// The structure version read (1 to 5), from `SizeOfInfo`.
-    public var version: Int {
-        Self.versionSizes.lastIndex { $0 <= Int(sizeOfInfo) }.map { $0 + 1 } ?? 0
-    }
+    /// The structure version read (1 to 5).
+    public private(set) var version: Int = 1
 
     public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
         let field = "MINIDUMP_MISC_INFO"
         var reader = dump.reader(bytes)
         sizeOfInfo = try reader.read(UInt32.self, field + ".SizeOfInfo")
-        // The version is chosen by SizeOfInfo; a size between two versions reads the
-        // smaller one. SizeOfInfo larger than the stream is damage.
-        guard sizeOfInfo >= 24, sizeOfInfo <= bytes.count else {
-            throw ParseError(
-                offset: bytes.fileOffset, field: field + ".SizeOfInfo",
-                kind: .invalidValue("\(sizeOfInfo) (the stream holds \(bytes.count) bytes; at least 24 needed)"))
+        // The version is chosen by SizeOfInfo; a size between two versions reads the smaller
+        // one. When SizeOfInfo is impossible (below 24 or past the stream) the stream's own size
+        // decides instead: lldb's yaml2obj-made regions-memlist64.dmp writes SizeOfInfo 0 in a
+        // 24-byte stream, and lldb reads it.
+        var size = Int(sizeOfInfo)
+        if size < 24 || size > bytes.count {
+            warnings.append(
+                "MINIDUMP_MISC_INFO.SizeOfInfo \(sizeOfInfo) disagrees with the \(bytes.count)-byte stream; read by stream size")
+            size = bytes.count
         }
-        let size = Int(sizeOfInfo)
+        guard let index = Self.versionSizes.lastIndex(where: { $0 <= size }) else {
+            throw ParseError(
+                offset: bytes.fileOffset, field: field,
+                kind: .truncated(needed: 24, available: Int64(bytes.count)))
+        }
+        version = index + 1
         flags1 = MiscInfoFlags(rawValue: try reader.read(UInt32.self, field + ".Flags1"))
         processId = try reader.read(UInt32.self, field + ".ProcessId")
         processCreateTime = try reader.read(UInt32.self, field + ".ProcessCreateTime")
