@@ -61,11 +61,11 @@ extension ByteView {
 
 /// Helpers for the text streams Breakpad copies from /proc and /etc.
 enum ProcText {
-    /// The lines of `text`, split at LF (a CR before the LF is dropped).
+    /// The lines of `text`, split at LF or CR LF.
+    ///
+    /// Swift treats CR LF as one Character, so splitting at "\n" alone would leave such lines whole.
     static func lines(_ text: String) -> [Substring] {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
     }
 
     /// Removes blanks (spaces, tabs) and NULs at both ends.
