@@ -40,6 +40,7 @@ func decodeStream(_ type: UInt32, in dump: MinidumpFile, bytes: ByteView? = nil)
     case 0x4767_0009: return try decode(LinuxMaps.self)
     case 0x4767_000A: return try decode(LinuxDsoDebug.self)
     case 0x4350_0001: return try decode(CrashpadInfo.self)
+    case 0x4D7A_0001: return try decode(MacCrashInfo.self)
     case 0x4D7A_0003: return try decode(LinuxLimits.self)
     case 0x4D7A_0005: return try decode(SoftErrors.self)
     default: return nil
@@ -164,7 +165,13 @@ struct StreamMalformedTests {
     func fuzzerCases(path: String) throws {
         let dump = try openSharedDump(path)
         let outcomes = decodeAllStreams(dump)
-        #expect(outcomes.count == 22)
+        #expect(outcomes.count == 23)
+    }
+
+    /// invalid-record-count.dmp's first Mac crash info entry points far past the end of the file.
+    @Test func invalidRecordCount() throws {
+        let dump = try openSharedDump("rust-minidump/testdata/invalid-record-count.dmp")
+        #expect(throws: ParseError.self) { try dump.stream(MacCrashInfo.self) }
     }
 
     /// Every MDMP fixture: every decoder returns or throws.

@@ -330,3 +330,43 @@ struct StreamCrashpadSyntheticTests {
         #expect(throws: ParseError.self) { try builder.open().stream(CrashpadInfo.self) }
     }
 }
+
+@Suite("Synthetic Mac crash info")
+struct StreamMacCrashInfoSyntheticTests {
+    static func record(version: UInt64, strings: [String]) -> [UInt8] {
+        var bytes = le64(0x4D7A_0001) + le64(version) + le64(0x1234) + le64(0) + le64(6)
+        for string in strings { bytes += Array(string.utf8) + [0] }
+        return bytes
+    }
+
+    @Test func versionFiveRecords() throws {
+        let builder = SyntheticDump()
+        let first = Self.record(
+            version: 5, strings: ["/usr/lib/libSystem.B.dylib", "abort() called", "", "", ""])
+        let second = Self.record(version: 5, strings: ["/usr/lib/libobjc.A.dylib", "", "sig"])
+        let firstRva = builder.append(first)
+        let secondRva = builder.append(second)
+        var stream = le32(0x4D7A_0001) + le32(2) + le32(40)
+        stream += le32(UInt32(first.count)) + le32(firstRva) + le32(UInt32(second.count)) + le32(secondRva)
+        stream += [UInt8](repeating: 0, count: 18 * 8)
+        #expect(stream.count == 172)
+        builder.addStream(0x4D7A_0001, stream)
+        let info = try #require(try builder.open().stream(MacCrashInfo.self))
+        #expect(info.records.count == 2)
+        #expect(info.records[0].version == 5)
+        #expect(info.records[0].thread == 0x1234)
+        #expect(info.records[0].abortCause == 6)
+        #expect(info.records[0].modulePath == "/usr/lib/libSystem.B.dylib")
+        #expect(info.records[0].message == "abort() called")
+        #expect(info.records[1].signatureString == "sig")
+        #expect(info.records[1].message2 == "")
+        #expect(info.warnings.isEmpty)
+    }
+
+    @Test func tooManyRecordsFail() throws {
+        let builder = SyntheticDump()
+        builder.addStream(0x4D7A_0001, le32(0x4D7A_0001) + le32(21) + le32(40) + [UInt8](repeating: 0, count: 160))
+        let error = try #require(throws: ParseError.self) { try builder.open().stream(MacCrashInfo.self) }
+        #expect(error.field == "MDRawMacCrashInfo.record_count")
+    }
+}

@@ -117,5 +117,6 @@ func decodeAllStreams(_ dump: MinidumpFile) -> [String] {
     attempt(LinuxLimits.self)
     attempt(SoftErrors.self)
     attempt(CrashpadInfo.self)
+    attempt(MacCrashInfo.self)
     return outcomes
 }
