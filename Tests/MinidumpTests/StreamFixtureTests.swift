@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// Opens a shared fixture; fails (never skips) when the shared fixtures are absent.
 func openSharedDump(_ relativePath: String) throws -> MinidumpFile {
@@ -152,7 +152,8 @@ struct StreamWindowsFixtureTests {
 
     // Wine's MiniDumpWriteDump writes a MINIDUMP_MISC_INFO (24 bytes) with only the process id.
     @Test(arguments: [
-        "generated/dumps/x64-null-aedebug.dmp", "generated/dumps/x64-null-aedebug-cv.dmp", "generated/dumps/x64-dll-inproc-cv.dmp",
+        "generated/dumps/x64-null-aedebug.dmp", "generated/dumps/x64-null-aedebug-cv.dmp",
+        "generated/dumps/x64-dll-inproc-cv.dmp",
     ])
     func wineMiscInfo(path: String) throws {
         let dump = try openSharedDump(path)
@@ -303,7 +304,10 @@ struct StreamCrashpadFixtureTests {
         #expect(info.modules.map(\.minidumpModuleListIndex) == [1, 100])
         #expect(info.modules.allSatisfy { $0.info?.annotationObjectsLocation != nil })
         let objects = try #require(info.modules.first?.info?.annotationObjects)
-        #expect(objects.map(\.name) == ["exceptionReason", "exceptionName", "firstexception_bt", "firstexception", "CounterAnnotation"])
+        #expect(
+            objects.map(\.name) == [
+                "exceptionReason", "exceptionName", "firstexception_bt", "firstexception", "CounterAnnotation",
+            ])
         #expect(objects.allSatisfy { $0.type.rawValue > 0 && !$0.value.isEmpty })
         #expect(info.simpleAnnotations[key: "plat"] == "iOS")
         #expect(info.simpleAnnotations[key: "prod"] == "xcuitest")

@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// The `key = value` lines of the first section headed `header` in a golden text dump
 /// (Breakpad's minidump_dump output or rust-minidump's `--dump` snapshot).
@@ -33,7 +33,8 @@ struct StreamGoldenTests {
     /// (dump, golden file, misc info header, Breakpad info header)
     static let goldens = [
         (
-            "rust-minidump/testdata/test.dmp", "rust-minidump/minidump-stackwalk/tests/snapshots/test_minidump_stackwalk__dump.snap",
+            "rust-minidump/testdata/test.dmp",
+            "rust-minidump/minidump-stackwalk/tests/snapshots/test_minidump_stackwalk__dump.snap",
             "MINIDUMP_MISC_INFO", "MINIDUMP_BREAKPAD_INFO"
         ),
         (

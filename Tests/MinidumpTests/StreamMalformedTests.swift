@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// One stream of one real dump, and how its decoder must treat a shortened copy.
 struct StreamCase: CustomTestStringConvertible, Sendable {
@@ -134,9 +134,18 @@ struct StreamMalformedTests {
     /// A count with its top bit set is rejected before anything is allocated.
     @Test(arguments: [
         ("breakpad/src/processor/testdata/thread_name_list.dmp", UInt32(24), 0, "MINIDUMP_THREAD_NAME_LIST.NumberOfEntries"),
-        ("kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp", UInt32(12), 8, "MINIDUMP_HANDLE_DATA_STREAM.NumberOfEntries"),
-        ("kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp", UInt32(16), 8, "MINIDUMP_MEMORY_INFO_LIST.NumberOfEntries"),
-        ("lldb/unittests/Process/minidump/Inputs/fizzbuzz_no_heap.dmp", UInt32(17), 8, "MINIDUMP_THREAD_INFO_LIST.NumberOfEntries"),
+        (
+            "kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp", UInt32(12), 8,
+            "MINIDUMP_HANDLE_DATA_STREAM.NumberOfEntries"
+        ),
+        (
+            "kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp", UInt32(16), 8,
+            "MINIDUMP_MEMORY_INFO_LIST.NumberOfEntries"
+        ),
+        (
+            "lldb/unittests/Process/minidump/Inputs/fizzbuzz_no_heap.dmp", UInt32(17), 8,
+            "MINIDUMP_THREAD_INFO_LIST.NumberOfEntries"
+        ),
         ("rust-minidump/testdata/linux-mini.dmp", UInt32(0x4767_000A), 8, "MDRawDebug64.dso_count"),
     ])
     func hugeCount(path: String, type: UInt32, countOffset: Int, field: String) throws {

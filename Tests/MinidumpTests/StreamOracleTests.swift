@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import Minidump
-import Testing
 import TestSupport
+import Testing
 
 /// Compares the Windows streams with the `minidump` Python package (an independent reader).
 ///

@@ -140,7 +140,9 @@ struct StreamWindowsSyntheticTests {
     @Test func memoryInfoNames() throws {
         let builder = SyntheticDump()
         var stream = le32(16) + le32(48) + le64(2)
-        stream += le64(0x1000) + le64(0x1000) + le32(0x04) + le32(0) + le64(0x2000) + le32(0x1000) + le32(0x104) + le32(0x20000) + le32(0)
+        stream +=
+            le64(0x1000) + le64(0x1000) + le32(0x04) + le32(0) + le64(0x2000) + le32(0x1000) + le32(0x104) + le32(0x20000)
+            + le32(0)
         stream += le64(0x3000) + le64(0) + le32(0) + le32(0) + le64(0x1000) + le32(0x10000) + le32(0x01) + le32(0) + le32(0)
         builder.addStream(16, stream)
         let list = try #require(try builder.open().stream(MemoryInfoList.self))
@@ -198,7 +200,8 @@ struct StreamLinuxSyntheticTests {
         builder.addStream(0x4767_0008, le32(6) + le32(4096) + le32(9) + le32(0x8048000) + le32(0) + le32(0) + [1, 2])
         let libc = builder.appendMinidumpString("/lib/libc.so.6")
         let maps = builder.append(le32(0) + le32(0) + le32(0x804_9F00) + le32(0xF750_0000) + le32(libc) + le32(0xF76A_0000))
-        builder.addStream(0x4767_000A, le32(1) + le32(maps) + le32(2) + le32(0xF770_1000) + le32(0xF770_0000) + le32(0x804_9F00) + [9, 9, 9, 9])
+        builder.addStream(
+            0x4767_000A, le32(1) + le32(maps) + le32(2) + le32(0xF770_1000) + le32(0xF770_0000) + le32(0x804_9F00) + [9, 9, 9, 9])
         let dump = try builder.open()
         let auxv = try #require(try dump.stream(LinuxAuxv.self))
         #expect(auxv.pointerSize == 4)
@@ -263,14 +266,20 @@ struct StreamLinuxSyntheticTests {
         builder.addStream(0x4767_0007, Array("A=1\0B=x=y\0EMPTY=\0".utf8))
         builder.addStream(0x4767_0005, Array("# comment\nNAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_ID='12'\n".utf8))
         builder.addStream(0x4767_0004, Array("Name:\tapp\r\nPid:\t42\r\n".utf8))
-        builder.addStream(0x4D7A_0003, Array("Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n".utf8))
+        builder.addStream(
+            0x4D7A_0003,
+            Array(
+                "Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n"
+                    .utf8))
         builder.addStream(0x4D7A_0005, Array("[{\"kind\":\"x\"}]\0".utf8))
         let dump = try builder.open()
         #expect(try dump.stream(LinuxCmdLine.self)?.arguments == ["/bin/app", "--flag", "", "last"])
         let environ = try #require(try dump.stream(LinuxEnviron.self))
-        #expect(environ.variables == [
-            MinidumpKeyValue(key: "A", value: "1"), MinidumpKeyValue(key: "B", value: "x=y"), MinidumpKeyValue(key: "EMPTY", value: ""),
-        ])
+        #expect(
+            environ.variables == [
+                MinidumpKeyValue(key: "A", value: "1"), MinidumpKeyValue(key: "B", value: "x=y"),
+                MinidumpKeyValue(key: "EMPTY", value: ""),
+            ])
         let release = try #require(try dump.stream(LinuxLsbRelease.self))
         #expect(release.entries.map(\.key) == ["NAME", "ID", "VERSION_ID"])
         #expect(release.entries[key: "NAME"] == "Debian GNU/Linux")
@@ -295,10 +304,12 @@ struct StreamCrashpadSyntheticTests {
         let objects = builder.append(le32(1) + le32(name) + le16(1) + le16(0) + le32(bytes))
         let moduleInfo = builder.append(le32(1) + le32(12) + le32(list) + le32(0) + le32(0) + le32(16) + le32(objects))
         let oldModuleInfo = builder.append(le32(1) + le32(0) + le32(0) + le32(20) + le32(dictionary))
-        let moduleList = builder.append(le32(3) + le32(4) + le32(28) + le32(moduleInfo) + le32(5) + le32(20) + le32(oldModuleInfo)
-            + le32(6) + le32(28) + le32(0xFFFF_FF00))
+        let moduleList = builder.append(
+            le32(3) + le32(4) + le32(28) + le32(moduleInfo) + le32(5) + le32(20) + le32(oldModuleInfo)
+                + le32(6) + le32(28) + le32(0xFFFF_FF00))
         let guid1: [UInt8] = [0x72, 0xDE, 0xF9, 0x42, 0x8A, 0x51, 0xDD, 0x43, 0x97, 0xD7, 0x8D, 0xDC, 0x32, 0x8D, 0x36, 0x62]
-        let stream = le32(1) + guid1 + [UInt8](repeating: 0xAB, count: 16) + le32(44) + le32(dictionary) + le32(40) + le32(moduleList)
+        let stream =
+            le32(1) + guid1 + [UInt8](repeating: 0xAB, count: 16) + le32(44) + le32(dictionary) + le32(40) + le32(moduleList)
         #expect(stream.count == 52)
         builder.addStream(0x4350_0001, stream)
         let info = try #require(try builder.open().stream(CrashpadInfo.self))

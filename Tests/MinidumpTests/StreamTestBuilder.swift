@@ -53,7 +53,8 @@ final class SyntheticDump {
         for entry in directory {
             file += le32(entry.type) + le32(entry.size) + le32(entry.rva)
         }
-        let header = le32(0x504D_444D) + le32(0xA793) + le32(UInt32(directory.count)) + le32(directoryRva)
+        let header =
+            le32(0x504D_444D) + le32(0xA793) + le32(UInt32(directory.count)) + le32(directoryRva)
             + le32(0) + le32(0) + le64(0)
         file.replaceSubrange(0..<32, with: header)
         return file

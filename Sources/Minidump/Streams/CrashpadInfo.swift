@@ -161,7 +161,8 @@ public struct CrashpadInfo: MinidumpStream, Equatable, Codable {
         let listLocation = try LocationDescriptor(parsing: &reader, field + ".list_annotations")
         let simpleLocation = try LocationDescriptor(parsing: &reader, field + ".simple_annotations")
         // annotation_objects was appended later; older records end before it.
-        let objectsLocation = reader.remaining >= 8 ? try LocationDescriptor(parsing: &reader, field + ".annotation_objects") : nil
+        let objectsLocation =
+            reader.remaining >= 8 ? try LocationDescriptor(parsing: &reader, field + ".annotation_objects") : nil
 
         var listAnnotations = [String]()
         if listLocation.dataSize > 0 {
