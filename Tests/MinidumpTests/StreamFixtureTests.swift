@@ -129,6 +129,14 @@ struct StreamWindowsFixtureTests {
             handles.handles[1].objectName
                 == #"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Image File Execution Options"#)
         #expect(handles.handles.allSatisfy { $0.warnings.isEmpty })
+        // WinDbg chains one MiniEventInformation1 (8 bytes) to each event handle.
+        let event = try #require(handles.handles[0].objectInformation.first)
+        #expect(handles.handles[0].objectInformation.count == 1)
+        #expect(event.infoType.description == "MiniEventInformation1")
+        #expect(event.sizeOfInfo == 8)
+        #expect(event.info == [0, 0, 0, 0, 1, 0, 0, 0])
+        #expect(event.nextInfoRva == 0)
+        #expect(handles.handles[1].objectInformation.isEmpty)
 
         let memory = try #require(try dump.stream(MemoryInfoList.self))
         #expect(memory.regions.first?.state == .free)

@@ -39,7 +39,9 @@ struct StreamOracleTests {
             out['misc'] = {k: num(v) for k, v in vars(m.misc_info).items()}
         if m.handles is not None:
             out['handles'] = [[h.Handle, h.TypeName or '', h.ObjectName or '', h.Attributes, h.GrantedAccess,
-                               h.HandleCount, h.PointerCount] for h in m.handles.handles]
+                               h.HandleCount, h.PointerCount,
+                               ' '.join('%d:%d:%s' % (num(o.InfoType), o.SizeOfInfo, o.info_bytes.hex())
+                                        for o in h.ObjectInfos)] for h in m.handles.handles]
         if m.memory_info is not None:
             # The package leaves State/Protect/Type as None when the value is not one of its enum
             # members (PAGE_READWRITE|PAGE_GUARD, say): those stay null.
@@ -131,6 +133,11 @@ struct StreamOracleTests {
                     .number(handle.handle), .text(handle.typeName ?? ""), .text(handle.objectName ?? ""),
                     .number(UInt64(handle.attributes)), .number(UInt64(handle.grantedAccess)),
                     .number(UInt64(handle.handleCount)), .number(UInt64(handle.pointerCount)),
+                    .text(
+                        handle.objectInformation.map { link in
+                            "\(link.infoType.rawValue):\(link.sizeOfInfo):"
+                                + link.info.map { hex($0, width: 2).lowercased() }.joined()
+                        }.joined(separator: " ")),
                 ]
             }
             #expect(ours == oracle)

@@ -130,6 +130,23 @@ struct StreamWindowsSyntheticTests {
         #expect(handles.handles[1].warnings.count == 1)
     }
 
+    @Test func handleObjectInformationLoopIsCut() throws {
+        let builder = SyntheticDump()
+        // Two links pointing at each other.
+        let first = builder.append(le32(0) + le32(2) + le32(4) + [1, 2, 3, 4])
+        let second = builder.append(le32(first) + le32(6) + le32(0))
+        var stream = le32(16) + le32(40) + le32(1) + le32(0)
+        stream += le64(4) + le32(0) + le32(0) + le32(0) + le32(0) + le32(1) + le32(1) + le32(second) + le32(0)
+        builder.addStream(12, stream)
+        var file = builder.build()
+        file.replaceSubrange(Int(first)..<Int(first) + 4, with: le32(second))
+        let handles = try #require(try openDump(file).stream(HandleDataStream.self))
+        let chain = handles.handles[0].objectInformation
+        #expect(chain.map(\.infoType.rawValue) == [6, 2])
+        #expect(chain[1].info == [1, 2, 3, 4])
+        #expect(handles.handles[0].warnings.count == 1)
+    }
+
     @Test func handleCountPastTheStreamFails() throws {
         let builder = SyntheticDump()
         builder.addStream(12, le32(16) + le32(40) + le32(0x1000_0000) + le32(0))

@@ -1,5 +1,38 @@
 import BinaryReading
 
+/// `MINIDUMP_HANDLE_OBJECT_INFORMATION_TYPE`; unknown values survive.
+public struct HandleObjectInformationType: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    static let names = [
+        "MiniHandleObjectInformationNone", "MiniThreadInformation1", "MiniMutantInformation1", "MiniMutantInformation2",
+        "MiniProcessInformation1", "MiniProcessInformation2", "MiniEventInformation1", "MiniSectionInformation1",
+        "MiniSemaphoreInformation1",
+    ]
+
+    /// The C name, or `0x…` for an unknown value.
+    public var description: String {
+        rawValue < Self.names.count ? Self.names[Int(rawValue)] : hex0x(rawValue)
+    }
+}
+
+/// `MINIDUMP_HANDLE_OBJECT_INFORMATION` (12-byte header, then `SizeOfInfo` bytes): one link of a
+/// handle's chain of type-specific information.
+public struct HandleObjectInformation: Sendable, Equatable, Codable {
+    /// `NextInfoRva`: the next link, 0 at the end.
+    public var nextInfoRva: UInt32
+    /// `InfoType`.
+    public var infoType: HandleObjectInformationType
+    /// `SizeOfInfo`: bytes of information after this header (8 for an event in WinDbg's dumps).
+    public var sizeOfInfo: UInt32
+    /// The information bytes (their layout is per type and not published).
+    public var info: [UInt8]
+
+    /// Size of the header.
+    public static let headerSize = 12
+}
+
 /// `MINIDUMP_HANDLE_DESCRIPTOR` (32 bytes) or `MINIDUMP_HANDLE_DESCRIPTOR_2` (40 bytes): one open handle.
 public struct HandleDescriptor: Sendable, Equatable, Codable {
     /// `Handle`: the handle value.
@@ -25,8 +58,13 @@ public struct HandleDescriptor: Sendable, Equatable, Codable {
     public var typeName: String?
     /// The object name, nil when `ObjectNameRva` is 0.
     public var objectName: String?
-    /// Names that could not be read (the name is then empty).
+    /// The chain at `ObjectInfoRva`, in order (empty when there is none).
+    public var objectInformation: [HandleObjectInformation]
+    /// Names or information links that could not be read (the name is then empty, the chain cut).
     public var warnings: [String]
+
+    /// Longest object information chain followed; a longer one (or a loop) is cut with a warning.
+    public static let maximumObjectInformationChain = 64
 
     /// Size of `MINIDUMP_HANDLE_DESCRIPTOR`.
     public static let size = 32
@@ -59,7 +97,48 @@ public struct HandleDescriptor: Sendable, Equatable, Codable {
         }
         typeName = name(typeNameRva, "TypeNameRva")
         objectName = name(objectNameRva, "ObjectNameRva")
+        objectInformation = Self.objectInformationChain(from: objectInfoRva ?? 0, in: dump, warnings: &warnings)
         self.warnings = warnings
+    }
+}
+
+extension HandleDescriptor {
+    /// Follows a chain of `MINIDUMP_HANDLE_OBJECT_INFORMATION` links; damage ends the chain with a warning.
+    static func objectInformationChain(
+        from firstRva: UInt32, in dump: MinidumpFile, warnings: inout [String]
+    ) -> [HandleObjectInformation] {
+        let field = "MINIDUMP_HANDLE_OBJECT_INFORMATION"
+        var chain = [HandleObjectInformation]()
+        var visited = Set<UInt32>()
+        var rva = firstRva
+        while rva != 0 {
+            guard chain.count < maximumObjectInformationChain, visited.insert(rva).inserted else {
+                warnings.append(
+                    "\(field) chain at \(hex0x(firstRva)) loops or is longer than \(maximumObjectInformationChain) links; cut")
+                break
+            }
+            do throws(ParseError) {
+                guard rva <= dump.bytes.count else {
+                    throw ParseError(
+                        offset: Int64(rva), field: field,
+                        kind: .outOfBounds(offset: Int64(rva), size: 12, fileSize: Int64(dump.bytes.count)))
+                }
+                var reader = dump.reader(dump.bytes, at: Int(rva))
+                let next = try reader.read(UInt32.self, field + ".NextInfoRva")
+                let type = try reader.read(UInt32.self, field + ".InfoType")
+                let size = try reader.read(UInt32.self, field + ".SizeOfInfo")
+                let info = try reader.readBytes(size, field + " information")
+                chain.append(
+                    HandleObjectInformation(
+                        nextInfoRva: next, infoType: HandleObjectInformationType(rawValue: type), sizeOfInfo: size,
+                        info: info.array))
+                rva = next
+            } catch {
+                warnings.append(error.description)
+                break
+            }
+        }
+        return chain
     }
 }
 
