@@ -321,3 +321,57 @@ struct StreamCrashpadFixtureTests {
         #expect(info.simpleAnnotations[key: "prod"] == "xcuitest")
     }
 }
+
+@Suite("System memory and VM counters in real dumps")
+struct StreamMemoryCountersFixtureTests {
+    static let dumps = [
+        "rust-minidump/testdata/invalid-parameter.dmp",
+        "breakpad/src/processor/testdata/thread_name_list.dmp",
+        "kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp",
+        "kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_i386/targetapp_test_cv_allreg_i386.dmp",
+        "kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_amd64/targetapp_test_cv_allreg_amd64.dmp",
+    ]
+
+    // No oracle reads these two streams, so the layout is checked by relations the counters must
+    // satisfy: a field read from the wrong offset would break them.
+    @Test(arguments: dumps)
+    func countersAreConsistent(path: String) throws {
+        let dump = try openSharedDump(path)
+        let memory = try #require(try dump.stream(SystemMemoryInfo.self))
+        #expect(memory.revision == 1)
+        #expect(memory.basicInfo.pageSize == 4096)
+        #expect(memory.basicInfo.allocationGranularity == 65536)
+        #expect(memory.basicInfo.minimumUserModeAddress == 0x10000)
+        #expect(memory.basicInfo.numberOfPhysicalPages <= memory.basicInfo.highestPhysicalPageNumber)
+        let processors = UInt64(memory.basicInfo.numberOfProcessors)
+        #expect(memory.basicInfo.activeProcessorsAffinityMask == (processors >= 64 ? UInt64.max : (1 << processors) - 1))
+        #expect(memory.fileCacheInfo.currentSize <= memory.fileCacheInfo.peakSize)
+        #expect(memory.basicPerfInfo.committedPages <= memory.basicPerfInfo.commitLimit)
+        #expect(memory.basicPerfInfo.committedPages <= memory.basicPerfInfo.peakCommitment)
+        // The 32-bit page counts of the performance information repeat the basic ones.
+        #expect(UInt64(memory.perfInfo.commitLimit) == memory.basicPerfInfo.commitLimit)
+        #expect(UInt64(memory.perfInfo.peakCommitment) == memory.basicPerfInfo.peakCommitment)
+        #expect(memory.perfInfo.ccDirtyPageThreshold > 0)
+
+        let vm = try #require(try dump.stream(ProcessVmCounters.self))
+        #expect(vm.revision == 2)
+        #expect(vm.workingSetSize <= vm.peakWorkingSetSize)
+        #expect(vm.pagefileUsage <= vm.peakPagefileUsage)
+        #expect(vm.quotaPagedPoolUsage <= vm.quotaPeakPagedPoolUsage)
+        #expect(vm.quotaNonPagedPoolUsage <= vm.quotaPeakNonPagedPoolUsage)
+        #expect(try #require(vm.virtualSize) <= (try #require(vm.peakVirtualSize)))
+        #expect(try #require(vm.privateWorkingSetSize) <= vm.workingSetSize)
+        #expect(vm.pageFaultCount > 0)
+
+        // The misc info of the same dumps: MINIDUMP_MISC_INFO_5 from dbghelp/WinDbg.
+        let misc = try #require(try dump.stream(MiscInfo.self))
+        #expect(misc.version == 5)
+        // These writers leave XStateData zeroed; the cookie after it is set (a misplaced
+        // XSTATE_CONFIG_FEATURE_MSC_INFO would move it).
+        #expect(misc.xStateData?.sizeOfInfo == 0)
+        #expect(misc.xStateData?.enabled.isEmpty == true)
+        #expect(misc.flags1.contains(.processCookie))
+        #expect(misc.processCookie.map { $0 != 0 } == true)
+        #expect(misc.buildString?.contains(".") == true)
+    }
+}
