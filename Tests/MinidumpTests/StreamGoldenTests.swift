@@ -95,4 +95,30 @@ struct StreamGoldenTests {
         }
         #expect(names.name(of: 4611) == "main")
     }
+
+    /// rust-minidump's JSON for linux-mini.dmp: maps count, LSB release and pid come from the
+    /// Breakpad Linux streams.
+    @Test func linuxMiniJSON() throws {
+        let dump = try openSharedDump("rust-minidump/testdata/linux-mini.dmp")
+        let object = try Self.snapshotJSON("test_minidump_stackwalk__linux_json_pretty.snap")
+        let maps = try #require(try dump.stream(LinuxMaps.self))
+        #expect(maps.mappings.count == object["linux_memory_map_count"] as? Int)
+        let lsb = try #require(object["lsb_release"] as? [String: String])
+        let release = try #require(try dump.stream(LinuxLsbRelease.self))
+        #expect(release.entries[key: "DISTRIB_ID"] == lsb["id"])
+        #expect(release.entries[key: "DISTRIB_RELEASE"] == lsb["release"])
+        #expect(release.entries[key: "DISTRIB_CODENAME"] == lsb["codename"])
+        #expect(release.entries[key: "DISTRIB_DESCRIPTION"] == lsb["description"])
+        #expect(try dump.stream(LinuxProcStatus.self)?.pid.map(Int.init) == object["pid"] as? Int)
+        // The human snapshot says "4 CPUs"; /proc/cpuinfo has one block per CPU.
+        #expect(try dump.stream(LinuxCpuInfo.self)?.processors.count == 4)
+    }
+
+    /// The JSON of an insta snapshot (a `---` header block, then the document).
+    static func snapshotJSON(_ name: String) throws -> [String: Any] {
+        let snapshot = try String(
+            contentsOfFile: TestEnvironment.shared("rust-minidump/minidump-stackwalk/tests/snapshots/" + name), encoding: .utf8)
+        let json = try #require(snapshot.range(of: "\n---\n").map { String(snapshot[$0.upperBound...]) })
+        return try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
 }
