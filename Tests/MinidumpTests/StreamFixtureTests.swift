@@ -375,3 +375,34 @@ struct StreamMemoryCountersFixtureTests {
         #expect(misc.buildString?.contains(".") == true)
     }
 }
+
+@Suite("Stream values round-trip through Codable")
+struct StreamCodableTests {
+    func roundTrip<S: MinidumpStream & Codable & Equatable>(_ type: S.Type, _ path: String) throws {
+        let dump = try openSharedDump(path)
+        let value = try #require(try dump.stream(type), "\(type) in \(path)")
+        let data = try JSONEncoder().encode(value)
+        #expect(try JSONDecoder().decode(type, from: data) == value)
+    }
+
+    @Test func everyStreamType() throws {
+        try roundTrip(MiscInfo.self, "rust-minidump/testdata/invalid-parameter.dmp")
+        try roundTrip(AssertionInfo.self, "rust-minidump/testdata/invalid-parameter.dmp")
+        try roundTrip(SystemMemoryInfo.self, "rust-minidump/testdata/invalid-parameter.dmp")
+        try roundTrip(ProcessVmCounters.self, "rust-minidump/testdata/invalid-parameter.dmp")
+        try roundTrip(BreakpadInfo.self, "rust-minidump/testdata/test.dmp")
+        try roundTrip(ThreadNameList.self, "breakpad/src/processor/testdata/thread_name_list.dmp")
+        try roundTrip(HandleDataStream.self, "kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp")
+        try roundTrip(MemoryInfoList.self, "kdlibcpp/kdlib/tests/dumps/targetapp_minidump/target_minidump.dmp")
+        try roundTrip(ThreadInfoList.self, "lldb/unittests/Process/minidump/Inputs/fizzbuzz_no_heap.dmp")
+        try roundTrip(CrashpadInfo.self, "breakpad/src/processor/testdata/minidump_crashpad_annotation.dmp")
+        for type in [
+            LinuxCpuInfo.self, LinuxProcStatus.self, LinuxLsbRelease.self, LinuxCmdLine.self, LinuxEnviron.self,
+        ] as [any (MinidumpStream & Codable & Equatable).Type] {
+            try roundTrip(type, "rust-minidump/testdata/linux-mini.dmp")
+        }
+        try roundTrip(LinuxAuxv.self, "rust-minidump/testdata/linux-mini.dmp")
+        try roundTrip(LinuxMaps.self, "rust-minidump/testdata/linux-mini.dmp")
+        try roundTrip(LinuxDsoDebug.self, "rust-minidump/testdata/linux-mini.dmp")
+    }
+}
