@@ -14,7 +14,7 @@ struct StreamCase: CustomTestStringConvertible, Sendable {
 }
 
 /// Decodes `bytes` (by default the dump's own stream) as the stream of raw type `type`.
-func decodeStream(_ type: UInt32, in dump: MinidumpFile, bytes: ByteView? = nil) throws(ParseError) -> (any MinidumpStream)? {
+func decodeTestStream(_ type: UInt32, in dump: MinidumpFile, bytes: ByteView? = nil) throws(ParseError) -> (any MinidumpStream)? {
     func decode<S: MinidumpStream>(_ stream: S.Type) throws(ParseError) -> S? {
         if let bytes { return try S(parsing: bytes, in: dump) }
         return try dump.stream(stream)
@@ -85,11 +85,11 @@ struct StreamMalformedTests {
     func truncated(streamCase: StreamCase) throws {
         let (dump, stream) = try loadStream(streamCase.path, type: streamCase.type)
         let strict = try #require(streamCase.strictSize)
-        #expect(try decodeStream(streamCase.type, in: dump) != nil)
+        #expect(try decodeTestStream(streamCase.type, in: dump) != nil)
         var unexpected = [Int]()
         for length in 0..<stream.count {
             do {
-                _ = try decodeStream(streamCase.type, in: dump, bytes: stream.prefix(length))
+                _ = try decodeTestStream(streamCase.type, in: dump, bytes: stream.prefix(length))
                 if length < strict { unexpected.append(length) }
             } catch {
                 if length >= strict { unexpected.append(length) }
@@ -113,7 +113,7 @@ struct StreamMalformedTests {
             for bit in [0, 7] {
                 bytes[offset] ^= UInt8(1 << bit)
                 do {
-                    _ = try decodeStream(streamCase.type, in: dump, bytes: MappedFile(bytes: bytes).bytes)
+                    _ = try decodeTestStream(streamCase.type, in: dump, bytes: MappedFile(bytes: bytes).bytes)
                     decoded += 1
                 } catch {
                     rejected += 1
@@ -153,7 +153,7 @@ struct StreamMalformedTests {
         var bytes = stream.array
         bytes[countOffset + 3] |= 0x80
         let error = try #require(throws: ParseError.self) {
-            try decodeStream(type, in: dump, bytes: MappedFile(bytes: bytes).bytes)
+            try decodeTestStream(type, in: dump, bytes: MappedFile(bytes: bytes).bytes)
         }
         #expect(error.field == field)
     }

@@ -27,7 +27,7 @@ func miscInfoBytes(size: Int, sizeOfInfo: UInt32? = nil) -> [UInt8] {
 struct StreamMiscInfoSyntheticTests {
     @Test(arguments: [(24, 1), (44, 2), (232, 3), (832, 4), (1364, 5)])
     func everyVersion(size: Int, version: Int) throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         let bytes = miscInfoBytes(size: size)
         #expect(bytes.count == size)
         builder.addStream(15, bytes)
@@ -60,7 +60,7 @@ struct StreamMiscInfoSyntheticTests {
 
     // A SizeOfInfo between two versions reads the smaller version.
     @Test func sizeBetweenVersionsReadsTheSmaller() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(15, miscInfoBytes(size: 232) + [UInt8](repeating: 0, count: 8))
         let misc = try #require(try builder.open().stream(MiscInfo.self))
         #expect(misc.sizeOfInfo == 232)
@@ -69,7 +69,7 @@ struct StreamMiscInfoSyntheticTests {
 
     // SizeOfInfo larger than the stream: read by stream size, with a warning.
     @Test func sizeOfInfoPastTheStream() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(15, miscInfoBytes(size: 44, sizeOfInfo: 1364))
         let misc = try #require(try builder.open().stream(MiscInfo.self))
         #expect(misc.version == 2)
@@ -78,7 +78,7 @@ struct StreamMiscInfoSyntheticTests {
 
     @Test(arguments: [0, 4, 23])
     func tooShortStreamFails(length: Int) throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(15, Array(miscInfoBytes(size: 24).prefix(length)))
         #expect(throws: ParseError.self) { try builder.open().stream(MiscInfo.self) }
     }
@@ -87,7 +87,7 @@ struct StreamMiscInfoSyntheticTests {
 @Suite("Synthetic Windows streams")
 struct StreamWindowsSyntheticTests {
     @Test func comments() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(10, Array("crashed in the night".utf8) + [0, 0x41, 0x42])
         builder.addStream(11, wchars("héllo wörld", count: 16))
         let dump = try builder.open()
@@ -96,7 +96,7 @@ struct StreamWindowsSyntheticTests {
     }
 
     @Test func threadNamesWithBadRvas() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         let good = builder.appendMinidumpString("worker")
         var stream = le32(3)
         stream += le32(1) + le64(UInt64(good))
@@ -112,7 +112,7 @@ struct StreamWindowsSyntheticTests {
     }
 
     @Test func handleDescriptorVersion1WithBadName() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         let type = builder.appendMinidumpString("File")
         var stream = le32(16) + le32(32) + le32(2) + le32(0)
         stream += le64(0x44) + le32(type) + le32(0) + le32(0x2) + le32(0x12019F) + le32(1) + le32(3)
@@ -131,7 +131,7 @@ struct StreamWindowsSyntheticTests {
     }
 
     @Test func handleObjectInformationLoopIsCut() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         // Two links pointing at each other.
         let first = builder.append(le32(0) + le32(2) + le32(4) + [1, 2, 3, 4])
         let second = builder.append(le32(first) + le32(6) + le32(0))
@@ -148,14 +148,14 @@ struct StreamWindowsSyntheticTests {
     }
 
     @Test func handleCountPastTheStreamFails() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(12, le32(16) + le32(40) + le32(0x1000_0000) + le32(0))
         let error = try #require(throws: ParseError.self) { try builder.open().stream(HandleDataStream.self) }
         #expect(error.field.contains("NumberOfEntries"))
     }
 
     @Test func memoryInfoNames() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         var stream = le32(16) + le32(48) + le64(2)
         stream +=
             le64(0x1000) + le64(0x1000) + le32(0x04) + le32(0) + le64(0x2000) + le32(0x1000) + le32(0x104) + le32(0x20000)
@@ -177,7 +177,7 @@ struct StreamWindowsSyntheticTests {
     }
 
     @Test func processVmCountersRevision1() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         var stream = le16(1) + le16(0) + le32(77)
         for value in 1...9 { stream += le64(UInt64(value) * 0x1000) }
         #expect(stream.count == 80)
@@ -193,13 +193,13 @@ struct StreamWindowsSyntheticTests {
     }
 
     @Test func processVmCountersUnknownRevisionFails() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(22, le16(3) + [UInt8](repeating: 0, count: 150))
         #expect(throws: ParseError.self) { try builder.open().stream(ProcessVmCounters.self) }
     }
 
     @Test func assertionTypes() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(
             0x4767_0002, wchars("x", count: 128) + wchars("f", count: 128) + wchars("a.cc", count: 128) + le32(7) + le32(2))
         let assertion = try #require(try builder.open().stream(AssertionInfo.self))
@@ -212,7 +212,7 @@ struct StreamWindowsSyntheticTests {
 @Suite("Synthetic Linux streams")
 struct StreamLinuxSyntheticTests {
     @Test func auxvAndDsoDebug32Bit() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addSystemInfo(architecture: 0)  // PROCESSOR_ARCHITECTURE_INTEL: 4-byte words
         builder.addStream(0x4767_0008, le32(6) + le32(4096) + le32(9) + le32(0x8048000) + le32(0) + le32(0) + [1, 2])
         let libc = builder.appendMinidumpString("/lib/libc.so.6")
@@ -237,7 +237,7 @@ struct StreamLinuxSyntheticTests {
     }
 
     @Test func dsoCountPastTheFileFails() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addSystemInfo(architecture: 9)  // AMD64
         let maps = builder.append(le64(0) + le32(0) + le32(0) + le64(0))
         builder.addStream(0x4767_000A, le32(1) + le32(maps) + le32(0xFFFF_FFFF) + le32(0) + le64(0) + le64(0) + le64(0))
@@ -246,7 +246,7 @@ struct StreamLinuxSyntheticTests {
     }
 
     @Test func wordStreamsNeedAnArchitecture() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(0x4767_0008, le64(6) + le64(4096))
         #expect(throws: ParseError.self) { try builder.open().stream(LinuxAuxv.self) }
     }
@@ -261,7 +261,7 @@ struct StreamLinuxSyntheticTests {
             00600000-00601000 rw-p 00000000 00:00 0
 
             """
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(0x4767_0009, Array(text.utf8))
         let maps = try #require(try builder.open().stream(LinuxMaps.self))
         #expect(maps.mappings.count == 4)
@@ -278,7 +278,7 @@ struct StreamLinuxSyntheticTests {
     }
 
     @Test func textStreams() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(0x4767_0006, Array("/bin/app\0--flag\0\0last\0".utf8))
         builder.addStream(0x4767_0007, Array("A=1\0B=x=y\0EMPTY=\0".utf8))
         builder.addStream(0x4767_0005, Array("# comment\nNAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_ID='12'\n".utf8))
@@ -310,7 +310,7 @@ struct StreamLinuxSyntheticTests {
 @Suite("Synthetic Crashpad info")
 struct StreamCrashpadSyntheticTests {
     @Test func annotationsAndDamagedStrings() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         let key = builder.appendUTF8String("channel")
         let value = builder.appendUTF8String("beta")
         let dictionary = builder.append(le32(2) + le32(key) + le32(value) + le32(key) + le32(0xFFFF_FF00))
@@ -353,7 +353,7 @@ struct StreamCrashpadSyntheticTests {
     }
 
     @Test func truncatedFixedPartFails() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(0x4350_0001, le32(1) + [UInt8](repeating: 0, count: 40))
         #expect(throws: ParseError.self) { try builder.open().stream(CrashpadInfo.self) }
     }
@@ -368,7 +368,7 @@ struct StreamMacCrashInfoSyntheticTests {
     }
 
     @Test func versionFiveRecords() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         let first = Self.record(
             version: 5, strings: ["/usr/lib/libSystem.B.dylib", "abort() called", "", "", ""])
         let second = Self.record(version: 5, strings: ["/usr/lib/libobjc.A.dylib", "", "sig"])
@@ -392,7 +392,7 @@ struct StreamMacCrashInfoSyntheticTests {
     }
 
     @Test func tooManyRecordsFail() throws {
-        let builder = SyntheticDump()
+        let builder = StreamDumpBuilder()
         builder.addStream(0x4D7A_0001, le32(0x4D7A_0001) + le32(21) + le32(40) + [UInt8](repeating: 0, count: 160))
         let error = try #require(throws: ParseError.self) { try builder.open().stream(MacCrashInfo.self) }
         #expect(error.field == "MDRawMacCrashInfo.record_count")

@@ -5,7 +5,7 @@ import Minidump
 ///
 /// The layouts here are spelled out from the public C declarations, independently of the
 /// parser's types, so a layout mistake in the parser cannot hide itself.
-final class SyntheticDump {
+final class StreamDumpBuilder {
     private(set) var bytes = [UInt8](repeating: 0, count: 32)
     private var directory = [(type: UInt32, size: UInt32, rva: UInt32)]()
 
