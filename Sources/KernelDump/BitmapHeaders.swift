@@ -56,12 +56,15 @@ public struct BitmapDumpHeader: Sendable {
     }
 }
 
-/// `RDMP` headers (0x30 bytes) of kernel memory (8), kernel and user memory (9) and complete (0xA)
-/// dumps, right after the dump header, followed by the PFN ranges they describe.
+/// `RDMP` headers of kernel memory (8), kernel and user memory (9) and complete (0xA) dumps,
+/// right after the dump header: 0x20 bytes, then `MetadataSize` bytes of metadata up to the
+/// first page (`FirstPageOffset == 0x2020 + MetadataSize`).
 ///
-/// The metadata is `MetadataSize / 16` ranges of `{PageFileNumber: UInt64, NumberOfPages: UInt64}`;
-/// their pages follow one another from `firstPageOffset`. Layout as read by kdmp-parser (the
-/// format is undocumented); an all-zero range ends the list early, as kdmp-parser does.
+/// The metadata starts with 16 type-specific bytes, then ranges of
+/// `{PageFileNumber: UInt64, NumberOfPages: UInt64}` whose pages follow one another from
+/// `firstPageOffset`. The format is undocumented; this is the layout kdmp-parser reads, which
+/// checks the offset relation above. Writers pad the range table with zeros to page-align the
+/// first page, so an all-zero range ends the list (kdmp-parser stops at any zero PFN).
 public struct RDMPHeader: Sendable {
     /// First field (0x40 in dumps seen by kdmp-parser).
     public var marker: UInt32
@@ -69,7 +72,7 @@ public struct RDMPHeader: Sendable {
     public var signature: UInt32
     /// `'DUMP'`.
     public var validDump: UInt32
-    /// `MetadataSize`: bytes of PFN ranges after this header.
+    /// `MetadataSize`: bytes of metadata (type-specific part and PFN ranges) after the 0x20-byte header.
     public var metadataSize: UInt64
     /// `FirstPageOffset`: file offset of the first page.
     public var firstPageOffset: UInt64
@@ -80,8 +83,8 @@ public struct RDMPHeader: Sendable {
 
     /// `'RDMP'`.
     public static let signatureValue: UInt32 = 0x504D_4452
-    /// Size of the fixed part.
-    public static let size = 0x30
+    /// Size of the fixed part before the metadata.
+    public static let size = 0x20
 
     /// Parses the header at the start of `bytes` (the file from the end of the dump header).
     public init(parsing bytes: ByteView) throws(ParseError) {
@@ -103,12 +106,12 @@ public struct RDMPHeader: Sendable {
         try reader.skip(4, f + "__unused")
         metadataSize = try reader.read(UInt64.self, f + "MetadataSize")
         firstPageOffset = try reader.read(UInt64.self, f + "FirstPageOffset")
-        typeSpecific = try reader.readBytes(16, f + "TypeSpecific")
-        guard metadataSize % 16 == 0, let count = Int(exactly: metadataSize / 16) else {
+        guard metadataSize >= 16, metadataSize % 16 == 0, let count = Int(exactly: metadataSize / 16 - 1) else {
             throw ParseError(
                 offset: bytes.fileOffset + 0x10, field: f + "MetadataSize",
-                kind: .invalidValue("\(metadataSize) is not a whole number of 16-byte PFN ranges"))
+                kind: .invalidValue("\(metadataSize) is not 16 bytes plus a whole number of 16-byte PFN ranges"))
         }
+        typeSpecific = try reader.readBytes(16, f + "TypeSpecific")
         try reader.checkCount(count, elementSize: 16, f + "PfnRange")
         ranges = []
         ranges.reserveCapacity(count)

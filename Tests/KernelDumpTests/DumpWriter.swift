@@ -193,12 +193,15 @@ struct DumpWriter {
         case .kernelMemory:
             var bytes = header(dumpType: 8)
             let runs = runs
-            let metadata = runs.flatMap { Self.le($0.base) + Self.le($0.count) }
-            let firstPage = (Self.headerSize + 0x30 + metadata.count + 0xFFF) / 0x1000 * 0x1000
-            // RDMP: Marker 0x40, 'RDMP', 'DUMP', unused, MetadataSize, FirstPageOffset, two reserved u64.
+            // RDMP: Marker 0x40, 'RDMP', 'DUMP', unused, MetadataSize, FirstPageOffset; then the
+            // metadata (two reserved u64, the PFN ranges, zero padding) up to the page-aligned first
+            // page, with FirstPageOffset == 0x2020 + MetadataSize.
+            let ranges = runs.flatMap { Self.le($0.base) + Self.le($0.count) }
+            let firstPage = (Self.headerSize + 0x30 + ranges.count + 0xFFF) / 0x1000 * 0x1000
+            let metadataSize = firstPage - (Self.headerSize + 0x20)
             var body = Self.le(UInt32(0x40)) + Array("RDMPDUMP".utf8) + Self.le(UInt32(0))
-            body += Self.le(UInt64(metadata.count)) + Self.le(UInt64(firstPage)) + Self.le(UInt64(0)) + Self.le(UInt64(0))
-            bytes += body + metadata
+            body += Self.le(UInt64(metadataSize)) + Self.le(UInt64(firstPage)) + Self.le(UInt64(0)) + Self.le(UInt64(0))
+            bytes += body + ranges
             bytes += [UInt8](repeating: 0, count: firstPage - bytes.count)
             for pfn in sorted { bytes += pages[pfn]! }
             return bytes
