@@ -73,7 +73,13 @@ public struct PhysicalMemory: Sendable {
                         }
                         runLength += 1
                         let (next, overflow) = offset.addingReportingOverflow(Self.pageSize)
-                        if overflow { stopped = true; break }
+                        if overflow {
+                            // The page data would lie past any file: record it and stop.
+                            _ = builder.append(firstPage: runStart ?? page, pageCount: runLength, fileOffset: runOffset)
+                            runStart = nil
+                            stopped = true
+                            break
+                        }
                         offset = next
                     } else if let start = runStart {
                         if !builder.append(firstPage: start, pageCount: runLength, fileOffset: runOffset) { stopped = true }
