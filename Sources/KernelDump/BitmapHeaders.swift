@@ -123,3 +123,53 @@ public struct RDMPHeader: Sendable {
         }
     }
 }
+
+/// `SUMMARY_DUMP32` (0x20 bytes + bitmap) or `SUMMARY_DUMP64` (0x28 bytes + bitmap): the header
+/// of older kernel summary dumps (type 2), right after the dump header.
+///
+/// Like a bitmap dump: bit *n* set means physical page *n* is present, present pages follow one
+/// another from `headerSize`. The bits are an on-disk `RTL_BITMAP`, aligned to 8 bytes in the
+/// 64-bit layout.
+public struct SummaryDumpHeader: Sendable {
+    /// `Signature`: `SDMP`.
+    public var signature: UInt32
+    /// `ValidDump`: `DUMP`.
+    public var validDump: UInt32
+    /// `DumpOptions`.
+    public var dumpOptions: UInt32
+    /// `HeaderSize`: file offset of the first present page.
+    public var headerSize: UInt32
+    /// `BitmapSize`: number of bits in the bitmap.
+    public var bitmapSize: UInt32
+    /// `Pages`: number of pages present (bits set).
+    public var pages: UInt32
+    /// `SizeOfBitMap` of the on-disk `RTL_BITMAP`.
+    public var sizeOfBitMap: UInt32
+    /// The bitmap bytes (`ceil(BitmapSize / 8)`, checked against the file).
+    public var bitmap: ByteView
+
+    /// Parses the header at the start of `bytes` (the file from the end of the dump header).
+    public init(parsing bytes: ByteView, is64Bit: Bool) throws(ParseError) {
+        var reader = bytes.reader()
+        let f = is64Bit ? "SUMMARY_DUMP64." : "SUMMARY_DUMP32."
+        signature = try reader.read(UInt32.self, f + "Signature")
+        guard signature == BitmapDumpHeader.summarySignature else {
+            throw ParseError(
+                offset: bytes.fileOffset, field: f + "Signature",
+                kind: .badSignature(expected: "SDMP", found: KernelDumpFormat.fourCC(signature)))
+        }
+        validDump = try reader.read(UInt32.self, f + "ValidDump")
+        guard validDump == BitmapDumpHeader.validDumpValue else {
+            throw ParseError(
+                offset: bytes.fileOffset + 4, field: f + "ValidDump",
+                kind: .badSignature(expected: "DUMP", found: KernelDumpFormat.fourCC(validDump)))
+        }
+        dumpOptions = try reader.read(UInt32.self, f + "DumpOptions")
+        headerSize = try reader.read(UInt32.self, f + "HeaderSize")
+        bitmapSize = try reader.read(UInt32.self, f + "BitmapSize")
+        pages = try reader.read(UInt32.self, f + "Pages")
+        sizeOfBitMap = try reader.read(UInt32.self, f + "SizeOfBitMap")
+        try reader.skip(is64Bit ? 12 : 4, f + "_reserved0")
+        bitmap = try reader.readBytes((UInt64(bitmapSize) + 7) / 8, f + "Bits")
+    }
+}

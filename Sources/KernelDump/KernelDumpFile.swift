@@ -32,6 +32,11 @@ public struct KernelDumpFile: Sendable {
         try BitmapDumpHeader(parsing: body)
     }
 
+    /// The `SUMMARY_DUMP` header of an older kernel summary dump (type 2).
+    public func summaryHeader() throws(ParseError) -> SummaryDumpHeader {
+        try SummaryDumpHeader(parsing: body, is64Bit: header.is64Bit)
+    }
+
     /// The `RDMP` header of kernel memory, kernel and user, and complete dumps (types 8, 9, 0xA).
     public func rdmpHeader() throws(ParseError) -> RDMPHeader {
         try RDMPHeader(parsing: body)
@@ -39,8 +44,8 @@ public struct KernelDumpFile: Sendable {
 
     /// Indexes the physical pages the dump holds.
     ///
-    /// Full dumps (1): the header's runs, pages from the end of the header. Bitmap dumps (5, 6):
-    /// the bitmap. RDMP dumps (8, 9, 0xA): the PFN ranges. Other types hold no page index.
+    /// Full dumps (1): the header's runs, pages from the end of the header. Summary (2) and
+    /// bitmap dumps (5, 6): the bitmap. RDMP dumps (8, 9, 0xA): the PFN ranges. Other types hold no page index.
     public func physicalMemory() throws(ParseError) -> PhysicalMemory {
         switch header.dumpType {
         case .full?:
@@ -52,6 +57,11 @@ public struct KernelDumpFile: Sendable {
             return PhysicalMemory(
                 bytes: bytes, sequentialRanges: descriptor.runs, firstPageOffset: UInt64(header.size),
                 field: "PHYSICAL_MEMORY_DESCRIPTOR.Run")
+        case .kernel?:
+            let summary = try summaryHeader()
+            return PhysicalMemory(
+                bytes: bytes, bitmap: summary.bitmap, bitCount: UInt64(summary.bitmapSize),
+                firstPageOffset: UInt64(summary.headerSize))
         case .bitmap?, .liveKernelBitmap?:
             let bitmap = try bitmapHeader()
             return PhysicalMemory(
