@@ -130,6 +130,21 @@ public struct TriageDriver: Sendable, Equatable {
     static func entrySize(is64Bit: Bool) -> Int { is64Bit ? 0x90 : 0x4C }
 }
 
+/// A driver unloaded before the crash: `DUMP_UNLOADED_DRIVERS32` (0x28 bytes) or
+/// `DUMP_UNLOADED_DRIVERS64` (0x38 bytes) — a `UNICODE_STRING` (its buffer pointer unused), the
+/// name inline in 12 UTF-16 units, then the start and end addresses. The list at
+/// `UnloadedDriversOffset` starts with a 32-bit count (padded to 8 bytes on 64-bit).
+public struct TriageUnloadedDriver: Sendable, Equatable {
+    /// The name, cut to 12 characters by the writer (`dump_storpor` for `dump_storport.sys`).
+    public var name: String
+    /// `StartAddress` (sign-extended on 32-bit).
+    public var startAddress: UInt64
+    /// `EndAddress` (sign-extended on 32-bit).
+    public var endAddress: UInt64
+
+    static func entrySize(is64Bit: Bool) -> Int { is64Bit ? 0x38 : 0x28 }
+}
+
 /// Bytes a small dump saved for a range of virtual addresses (`TRIAGE_DATA_BLOCK`, 16 bytes, or the stack).
 public struct TriageMemoryBlock: Sendable {
     /// Virtual address of the first byte.
@@ -152,6 +167,8 @@ public struct TriageDump: Sendable {
     public var stack: TriageMemoryBlock?
     /// The loaded drivers.
     public var drivers: [TriageDriver]
+    /// Drivers unloaded before the crash.
+    public var unloadedDrivers: [TriageUnloadedDriver]
     /// The data blocks (`TRIAGE_DATA_BLOCK`), in file order.
     public var dataBlocks: [TriageMemoryBlock]
     /// The saved `KPRCB`, `EPROCESS` and `ETHREAD` bytes; their sizes are not stored, so each
@@ -231,6 +248,12 @@ public struct TriageDump: Sendable {
             drivers = []
         }
         do {
+            unloadedDrivers = try Self.parseUnloadedDrivers(bytes, header, is64Bit: is64Bit)
+        } catch {
+            warnings.append(error)
+            unloadedDrivers = []
+        }
+        do {
             dataBlocks = try Self.parseDataBlocks(bytes, header, warnings: &warnings)
         } catch {
             warnings.append(error)
@@ -294,6 +317,44 @@ public struct TriageDump: Sendable {
                 TriageDriver(
                     name: name, baseAddress: base, entryPoint: entryPoint, sizeOfImage: size, flags: flags,
                     checkSum: checkSum, timeDateStamp: timeDateStamp))
+        }
+        return drivers
+    }
+
+    private static func parseUnloadedDrivers(
+        _ bytes: ByteView, _ header: TriageDumpHeader, is64Bit: Bool
+    ) throws(ParseError) -> [TriageUnloadedDriver] {
+        guard header.unloadedDriversOffset != 0 else { return [] }
+        let f = is64Bit ? "DUMP_UNLOADED_DRIVERS64." : "DUMP_UNLOADED_DRIVERS32."
+        guard Int(header.unloadedDriversOffset) <= bytes.count else {
+            throw ParseError(
+                offset: Int64(header.unloadedDriversOffset), field: "TRIAGE_DUMP.UnloadedDriversOffset",
+                kind: .outOfBounds(offset: Int64(header.unloadedDriversOffset), size: 4, fileSize: Int64(bytes.count)))
+        }
+        var reader = bytes.reader(at: Int(header.unloadedDriversOffset))
+        let count = Int(try reader.read(UInt32.self, f + "Count"))
+        if is64Bit { try reader.skip(4, f + "__alignment") }
+        let stride = TriageUnloadedDriver.entrySize(is64Bit: is64Bit)
+        try reader.checkCount(count, elementSize: stride, f + "Count")
+        var drivers: [TriageUnloadedDriver] = []
+        drivers.reserveCapacity(count)
+        for _ in 0..<count {
+            var entry = try reader.readBytes(stride, f).reader()
+            let length = try entry.read(UInt16.self, f + "Name.Length")
+            try entry.skip(is64Bit ? 14 : 6, f + "Name")
+            let characters = min(Int(length) / 2, 12)
+            let name = try entry.readBytes(24, f + "DriverName").prefix(characters * 2).utf16String()
+            let start: UInt64, end: UInt64
+            if is64Bit {
+                start = try entry.read(UInt64.self, f + "StartAddress")
+                end = try entry.read(UInt64.self, f + "EndAddress")
+            } else {
+                start = TriageDumpHeader.signExtend(try entry.read(UInt32.self, f + "StartAddress"))
+                end = TriageDumpHeader.signExtend(try entry.read(UInt32.self, f + "EndAddress"))
+            }
+            // Trailing NULs of names shorter than the buffer.
+            let trimmed = String(name.prefix { $0 != "\0" })
+            drivers.append(TriageUnloadedDriver(name: trimmed, startAddress: start, endAddress: end))
         }
         return drivers
     }

@@ -98,6 +98,12 @@ import Testing
         #expect(triage.read(first.address, count: 4) == Array(first.bytes.array.prefix(4)))
         #expect(triage.process != nil && triage.thread != nil && triage.prcb != nil)
         #expect(triage.debuggerData?.count == 0x368)
+        // Unloaded drivers: nine, names cut to 12 characters by the writer.
+        #expect(triage.unloadedDrivers.count == 9)
+        #expect(triage.unloadedDrivers.first?.name == "MSKSSRV.sys")
+        #expect(triage.unloadedDrivers.first?.startAddress == 0xFFFF_F800_A192_0000)
+        #expect(triage.unloadedDrivers.first?.endAddress == 0xFFFF_F800_A192_F000)
+        #expect(triage.unloadedDrivers[1].name == "dump_storpor")
     }
 
     @Test func arm32Header() throws {
@@ -157,6 +163,9 @@ import Testing
         #expect(triage.dataBlocks.count == 0x2DC)
         #expect(triage.dataBlocks[0].address == 0xFFFF_FFFF_80E1_71A0)
         #expect(triage.dataBlocks[0].bytes.count == 0x84)
+        #expect(triage.unloadedDrivers.map(\.name) == ["ft5406_touch", "WudfRd.sys", "sacdrv.sys"])
+        #expect(triage.unloadedDrivers[0].startAddress == 0xFFFF_FFFF_87AC_0000)
+        #expect(triage.unloadedDrivers[0].endAddress == 0xFFFF_FFFF_87AC_C000)
     }
 }
 
