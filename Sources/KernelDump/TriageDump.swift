@@ -178,6 +178,8 @@ public struct TriageDump: Sendable {
     public var thread: ByteView?
     /// The saved `KDDEBUGGER_DATA64`.
     public var debuggerData: ByteView?
+    /// The optional data page (`DataPageAddress`, `DataPageOffset`, `DataPageSize`).
+    public var dataPage: TriageMemoryBlock?
     /// Parts that could not be decoded; the rest is still available.
     public var warnings: [ParseError]
     /// Stack and data blocks sorted by address, for `read`.
@@ -223,6 +225,13 @@ public struct TriageDump: Sendable {
             stack = nil
         }
         debuggerData = optionalSlice(header.debuggerDataOffset, Int(header.debuggerDataSize), "TRIAGE_DUMP.DebuggerDataOffset", warnings: &warnings)
+        if header.dataPageSize != 0,
+            let page = optionalSlice(header.dataPageOffset, Int(header.dataPageSize), "TRIAGE_DUMP.DataPageOffset", warnings: &warnings)
+        {
+            dataPage = TriageMemoryBlock(address: header.dataPageAddress, bytes: page)
+        } else {
+            dataPage = nil
+        }
 
         // KPRCB, EPROCESS and ETHREAD sizes depend on the kernel build; each part ends where the
         // next part the header locates begins.
@@ -259,7 +268,7 @@ public struct TriageDump: Sendable {
             warnings.append(error)
             dataBlocks = []
         }
-        index = (dataBlocks + (stack.map { [$0] } ?? [])).filter { $0.bytes.count > 0 }.sorted { $0.address < $1.address }
+        index = (dataBlocks + [stack, dataPage].compactMap { $0 }).filter { $0.bytes.count > 0 }.sorted { $0.address < $1.address }
     }
 
     private static func parseDrivers(
@@ -417,7 +426,7 @@ public struct TriageDump: Sendable {
         return nil
     }
 
-    /// `count` bytes at virtual `address` from the stack and data blocks; nil when not all saved.
+    /// `count` bytes at virtual `address` from the stack, data page and data blocks; nil when not all saved.
     public func read(_ address: UInt64, count: Int) -> [UInt8]? {
         guard count >= 0 else { return nil }
         var result = [UInt8]()
