@@ -62,11 +62,7 @@ import Testing
 
         let dump = try KernelDumpFile(path: path)
         let header = dump.header
-        let expectedType: DumpType = switch kind {
-        case .full: .full
-        case .bitmap: .bitmap
-        case .kernelMemory: .kernelMemory
-        }
+        let expectedType = DumpType(rawValue: kind.dumpType)
         #expect(header.dumpType == expectedType)
         #expect(theirs["type"] as? String == Self.hex(UInt64(expectedType.rawValue)))
         let fields: [(String, UInt64?)] = [

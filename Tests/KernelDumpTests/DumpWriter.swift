@@ -11,6 +11,23 @@ struct DumpWriter {
         case bitmap
         /// DumpType 8: RDMP header at 0x2000 and PFN ranges.
         case kernelMemory
+        /// DumpType 6: a live kernel bitmap dump, `FDMP` header.
+        case liveKernelBitmap
+        /// DumpType 9: RDMP, kernel and user memory.
+        case kernelAndUserMemory
+        /// DumpType 0xA: RDMP complete memory dump (NumberOfRanges and TotalNumberOfPages in the metadata).
+        case complete
+
+        var dumpType: UInt32 {
+            switch self {
+            case .full: 1
+            case .bitmap: 5
+            case .liveKernelBitmap: 6
+            case .kernelMemory: 8
+            case .kernelAndUserMemory: 9
+            case .complete: 0xA
+            }
+        }
     }
 
     // DUMP_HEADER64 offsets (Microsoft's public dump header, as also listed in REFERENCES.md).
@@ -177,21 +194,21 @@ struct DumpWriter {
             }
             for pfn in sorted { bytes += pages[pfn]! }
             return bytes
-        case .bitmap:
-            var bytes = header(dumpType: 5)
+        case .bitmap, .liveKernelBitmap:
+            var bytes = header(dumpType: kind.dumpType)
             let bits = ((sorted.last ?? 0) + 1 + 7) / 8 * 8
             var bitmap = [UInt8](repeating: 0, count: Int(bits / 8))
             for pfn in sorted { bitmap[Int(pfn / 8)] |= 1 << (pfn % 8) }
             let firstPage = (Self.headerSize + 0x38 + bitmap.count + 0xFFF) / 0x1000 * 0x1000
             // BITMAP_DUMP: Signature, ValidDump, DumpOptions, 20 unused, HeaderSize, Pages, BitmapSize, bits.
-            var body = Array("SDMPDUMP".utf8) + Self.le(UInt32(0)) + [UInt8](repeating: 0, count: 20)
+            var body = Array((kind == .bitmap ? "SDMPDUMP" : "FDMPDUMP").utf8) + Self.le(UInt32(0)) + [UInt8](repeating: 0, count: 20)
             body += Self.le(UInt64(firstPage)) + Self.le(UInt64(sorted.count)) + Self.le(bits) + bitmap
             bytes += body
             bytes += [UInt8](repeating: 0, count: firstPage - bytes.count)
             for pfn in sorted { bytes += pages[pfn]! }
             return bytes
-        case .kernelMemory:
-            var bytes = header(dumpType: 8)
+        case .kernelMemory, .kernelAndUserMemory, .complete:
+            var bytes = header(dumpType: kind.dumpType)
             let runs = runs
             // RDMP: Marker 0x40, 'RDMP', 'DUMP', unused, MetadataSize, FirstPageOffset; then the
             // metadata (two reserved u64, the PFN ranges, zero padding) up to the page-aligned first
@@ -200,7 +217,13 @@ struct DumpWriter {
             let firstPage = (Self.headerSize + 0x30 + ranges.count + 0xFFF) / 0x1000 * 0x1000
             let metadataSize = firstPage - (Self.headerSize + 0x20)
             var body = Self.le(UInt32(0x40)) + Array("RDMPDUMP".utf8) + Self.le(UInt32(0))
-            body += Self.le(UInt64(metadataSize)) + Self.le(UInt64(firstPage)) + Self.le(UInt64(0)) + Self.le(UInt64(0))
+            body += Self.le(UInt64(metadataSize)) + Self.le(UInt64(firstPage))
+            if kind == .complete {
+                // NumberOfRanges u32, two u16, TotalNumberOfPages u64.
+                body += Self.le(UInt32(runs.count)) + Self.le(UInt16(0)) + Self.le(UInt16(0)) + Self.le(UInt64(pages.count))
+            } else {
+                body += Self.le(UInt64(0)) + Self.le(UInt64(0))
+            }
             bytes += body + ranges
             bytes += [UInt8](repeating: 0, count: firstPage - bytes.count)
             for pfn in sorted { bytes += pages[pfn]! }
