@@ -82,8 +82,12 @@ public struct PhysicalMemory: Sendable {
                         }
                         offset = next
                     } else if let start = runStart {
-                        if !builder.append(firstPage: start, pageCount: runLength, fileOffset: runOffset) { stopped = true }
                         runStart = nil
+                        // Once the file has no more page data, later bits cannot have any either.
+                        if !builder.append(firstPage: start, pageCount: runLength, fileOffset: runOffset) {
+                            stopped = true
+                            break
+                        }
                     }
                 }
             }
