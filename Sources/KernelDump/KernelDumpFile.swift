@@ -72,7 +72,7 @@ public struct KernelDumpFile: Sendable {
                 bytes: bytes, sequentialRanges: rdmp.ranges, firstPageOffset: rdmp.firstPageOffset, field: "RDMP_HEADER.PfnRange")
         default:
             throw ParseError(
-                offset: 0xF98, field: "DUMP_HEADER.DumpType",
+                offset: header.is64Bit ? 0xF98 : 0xF88, field: "DUMP_HEADER.DumpType",
                 kind: .invalidValue("\(header.dumpType.map { $0.description } ?? "unset") dumps hold no physical page index"))
         }
     }
