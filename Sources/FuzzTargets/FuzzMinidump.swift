@@ -16,6 +16,10 @@ import Minidump
     if let exception = try? dump.stream(ExceptionStream.self) {
         _ = (try? dump.threadContext(at: exception.threadContext, architecture: architecture))?.registers
     }
+    // Every stream type the reader knows, whatever the directory says.
+    for entry in dump.directory.prefix(256) {
+        _ = try? dump.decodeStream(entry)
+    }
     let index = dump.memoryIndex()
     for region in index.regions.prefix(64) {
         _ = index.read(UInt64.self, at: region.address)

@@ -114,7 +114,8 @@ public struct VirtualMemory: Sendable {
         while left > 0 {
             let inPage = Int(address % PhysicalMemory.pageSize)
             let take = min(left, Int(PhysicalMemory.pageSize) - inPage)
-            guard let physicalAddress = translate(address), let part = physical.read(physical: physicalAddress, count: take) else {
+            guard let physicalAddress = translate(address), let part = physical.read(physical: physicalAddress, count: take)
+            else {
                 return nil
             }
             result.append(contentsOf: part)

@@ -104,7 +104,8 @@ public struct DumpHeader: Sendable {
                 kind: .badSignature(expected: "DUMP or DU64", found: KernelDumpFormat.fourCC(valid)))
         }
         // The whole header must be present before anything is decoded from it.
-        let whole = try bytes.slice(offset: 0, size: is64Bit ? 0x2000 : 0x1000, field: is64Bit ? "DUMP_HEADER64" : "DUMP_HEADER32")
+        let whole = try bytes.slice(
+            offset: 0, size: is64Bit ? 0x2000 : 0x1000, field: is64Bit ? "DUMP_HEADER64" : "DUMP_HEADER32")
         reader = whole.reader(at: 8)
         majorVersion = try reader.read(UInt32.self, "DUMP_HEADER.MajorVersion")
         minorVersion = try reader.read(UInt32.self, "DUMP_HEADER.MinorVersion")

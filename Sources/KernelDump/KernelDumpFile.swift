@@ -91,7 +91,8 @@ public struct KernelDumpFile: Sendable {
         guard let mode = pagingMode else {
             throw ParseError(
                 offset: header.is64Bit ? 0x30 : 0x20, field: "DUMP_HEADER.MachineImageType",
-                kind: .invalidValue("no page-table walker for \(header.machineImageType.map { $0.description } ?? "an unset machine")"))
+                kind: .invalidValue(
+                    "no page-table walker for \(header.machineImageType.map { $0.description } ?? "an unset machine")"))
         }
         guard let base = header.directoryTableBase else {
             throw ParseError(offset: 0x10, field: "DUMP_HEADER.DirectoryTableBase", kind: .invalidValue("never filled in"))

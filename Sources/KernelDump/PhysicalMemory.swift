@@ -114,7 +114,8 @@ public struct PhysicalMemory: Sendable {
                 warnings.append(
                     ParseError(
                         offset: Int64(clamping: fileOffset), field: field,
-                        kind: .outOfBounds(offset: Int64(clamping: fileOffset), size: Int64(clamping: pageCount), fileSize: Int64(bytes.count))))
+                        kind: .outOfBounds(
+                            offset: Int64(clamping: fileOffset), size: Int64(clamping: pageCount), fileSize: Int64(bytes.count))))
                 return false
             }
             let available = (fileSize - fileOffset) / PhysicalMemory.pageSize
@@ -129,7 +130,10 @@ public struct PhysicalMemory: Sendable {
             // Page numbers must stay addressable: first + count fits in 52 bits of frame number.
             let limit: UInt64 = 1 << 52
             guard firstPage < limit else {
-                warnings.append(ParseError(offset: offset, field: field, kind: .invalidValue("page frame number 0x\(String(firstPage, radix: 16)) is too large")))
+                warnings.append(
+                    ParseError(
+                        offset: offset, field: field,
+                        kind: .invalidValue("page frame number 0x\(String(firstPage, radix: 16)) is too large")))
                 return true
             }
             count = min(count, limit - firstPage)
@@ -149,7 +153,9 @@ public struct PhysicalMemory: Sendable {
                     let lastEnd = last.firstPage + last.pageCount
                     if extent.firstPage < lastEnd {
                         warnings.append(
-                            ParseError(offset: extent.fileOffset, field: field, kind: .invalidValue("pages from 0x\(String(extent.firstPage, radix: 16)) are described twice")))
+                            ParseError(
+                                offset: extent.fileOffset, field: field,
+                                kind: .invalidValue("pages from 0x\(String(extent.firstPage, radix: 16)) are described twice")))
                         let skip = lastEnd - extent.firstPage
                         if skip >= extent.pageCount { continue }
                         extent.firstPage += skip

@@ -152,7 +152,9 @@ public struct TriageMemoryBlock: Sendable {
     /// The saved bytes.
     public var bytes: ByteView
     /// One past the last address (saturating).
-    public var endAddress: UInt64 { address.addingReportingOverflow(UInt64(bytes.count)).overflow ? .max : address + UInt64(bytes.count) }
+    public var endAddress: UInt64 {
+        address.addingReportingOverflow(UInt64(bytes.count)).overflow ? .max : address + UInt64(bytes.count)
+    }
 }
 
 /// The contents of a small (triage) kernel dump.
@@ -219,14 +221,18 @@ public struct TriageDump: Sendable {
         } else {
             context = nil
         }
-        if let stackBytes = optionalSlice(header.callStackOffset, Int(header.sizeOfCallStack), "TRIAGE_DUMP.CallStackOffset", warnings: &warnings) {
+        if let stackBytes = optionalSlice(
+            header.callStackOffset, Int(header.sizeOfCallStack), "TRIAGE_DUMP.CallStackOffset", warnings: &warnings)
+        {
             stack = TriageMemoryBlock(address: header.topOfStack, bytes: stackBytes)
         } else {
             stack = nil
         }
-        debuggerData = optionalSlice(header.debuggerDataOffset, Int(header.debuggerDataSize), "TRIAGE_DUMP.DebuggerDataOffset", warnings: &warnings)
+        debuggerData = optionalSlice(
+            header.debuggerDataOffset, Int(header.debuggerDataSize), "TRIAGE_DUMP.DebuggerDataOffset", warnings: &warnings)
         if header.dataPageSize != 0,
-            let page = optionalSlice(header.dataPageOffset, Int(header.dataPageSize), "TRIAGE_DUMP.DataPageOffset", warnings: &warnings)
+            let page = optionalSlice(
+                header.dataPageOffset, Int(header.dataPageSize), "TRIAGE_DUMP.DataPageOffset", warnings: &warnings)
         {
             dataPage = TriageMemoryBlock(address: header.dataPageAddress, bytes: page)
         } else {
@@ -268,7 +274,9 @@ public struct TriageDump: Sendable {
             warnings.append(error)
             dataBlocks = []
         }
-        index = (dataBlocks + [stack, dataPage].compactMap { $0 }).filter { $0.bytes.count > 0 }.sorted { $0.address < $1.address }
+        index = (dataBlocks + [stack, dataPage].compactMap { $0 }).filter { $0.bytes.count > 0 }.sorted {
+            $0.address < $1.address
+        }
     }
 
     private static func parseDrivers(
@@ -375,7 +383,8 @@ public struct TriageDump: Sendable {
         var reader = bytes.reader(at: Int(offset))
         guard Int(offset) <= bytes.count else {
             throw ParseError(
-                offset: Int64(offset), field: "DUMP_STRING", kind: .outOfBounds(offset: Int64(offset), size: 4, fileSize: Int64(bytes.count)))
+                offset: Int64(offset), field: "DUMP_STRING",
+                kind: .outOfBounds(offset: Int64(offset), size: 4, fileSize: Int64(bytes.count)))
         }
         let length = try reader.read(UInt32.self, "DUMP_STRING.Length")
         try reader.checkCount(Int(length), elementSize: 2, "DUMP_STRING.Buffer")
@@ -400,7 +409,10 @@ public struct TriageDump: Sendable {
             let offset = try reader.read(UInt32.self, "TRIAGE_DATA_BLOCK.Offset")
             let size = try reader.read(UInt32.self, "TRIAGE_DATA_BLOCK.Size")
             do {
-                blocks.append(TriageMemoryBlock(address: address, bytes: try bytes.slice(offset: Int(offset), size: Int(size), field: "TRIAGE_DATA_BLOCK.Offset")))
+                blocks.append(
+                    TriageMemoryBlock(
+                        address: address,
+                        bytes: try bytes.slice(offset: Int(offset), size: Int(size), field: "TRIAGE_DATA_BLOCK.Offset")))
             } catch {
                 warnings.append(error)
             }

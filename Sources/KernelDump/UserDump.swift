@@ -191,7 +191,8 @@ public struct UserDumpFile: Sendable {
         let count = Int(header.threadCount)
         guard count > 0 else { return [] }
         guard let contextSize else {
-            throw ParseError(offset: 0x10, field: "USERMODE_CRASHDUMP_HEADER.MachineImageType", kind: .invalidValue("unknown CONTEXT size"))
+            throw ParseError(
+                offset: 0x10, field: "USERMODE_CRASHDUMP_HEADER.MachineImageType", kind: .invalidValue("unknown CONTEXT size"))
         }
         var contexts = try reader(at: header.threadOffset, "USERMODE_CRASHDUMP_HEADER.ThreadOffset")
         try contexts.checkCount(count, elementSize: contextSize, "USERMODE_CRASHDUMP_HEADER.ThreadCount")
@@ -210,7 +211,9 @@ public struct UserDumpFile: Sendable {
             let teb = header.is64Bit ? try state.read(UInt64.self, f + "Teb") : UInt64(try state.read(UInt32.self, f + "Teb"))
             let context = try contexts.readBytes(contextSize, "CONTEXT")
             threads.append(
-                UserDumpThread(threadId: id, suspendCount: suspend, priorityClass: priorityClass, priority: priority, teb: teb, context: context))
+                UserDumpThread(
+                    threadId: id, suspendCount: suspend, priorityClass: priorityClass, priority: priority, teb: teb,
+                    context: context))
         }
         return threads
     }
@@ -227,7 +230,9 @@ public struct UserDumpFile: Sendable {
         var modules: [UserDumpModule] = []
         modules.reserveCapacity(count)
         for _ in 0..<count {
-            let base = header.is64Bit ? try reader.read(UInt64.self, f + "BaseOfImage") : UInt64(try reader.read(UInt32.self, f + "BaseOfImage"))
+            let base =
+                header.is64Bit
+                ? try reader.read(UInt64.self, f + "BaseOfImage") : UInt64(try reader.read(UInt32.self, f + "BaseOfImage"))
             let size = try reader.read(UInt32.self, f + "SizeOfImage")
             let nameLength = try reader.read(UInt32.self, f + "ImageNameLength")
             let name = try reader.readBytes(Int(nameLength), f + "ImageName").cString
@@ -292,7 +297,8 @@ public struct UserDumpFile: Sendable {
         let code = try reader.read(UInt32.self, f + "dwDebugEventCode")
         let process = try reader.read(UInt32.self, f + "dwProcessId")
         let thread = try reader.read(UInt32.self, f + "dwThreadId")
-        var event = UserDumpDebugEvent(debugEventCode: code, processId: process, threadId: thread, exception: nil, firstChance: nil)
+        var event = UserDumpDebugEvent(
+            debugEventCode: code, processId: process, threadId: thread, exception: nil, firstChance: nil)
         if code == 1 {
             if header.is64Bit { try reader.skip(4, f + "__alignment") }
             event.exception = try KernelExceptionRecord(parsing: &reader, is64Bit: header.is64Bit)

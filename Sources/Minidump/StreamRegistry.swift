@@ -8,7 +8,12 @@ public enum KnownStreams {
     /// Every decodable stream type.
     public static let types: [Decoder] = [
         ThreadList.self, ThreadExList.self, ModuleList.self, UnloadedModuleList.self, MemoryList.self,
-        Memory64List.self, ExceptionStream.self, SystemInfo.self,
+        Memory64List.self, ExceptionStream.self, SystemInfo.self, MiscInfo.self, HandleDataStream.self,
+        ThreadInfoList.self, MemoryInfoList.self, ThreadNameList.self, CommentA.self, CommentW.self,
+        SystemMemoryInfo.self, ProcessVmCounters.self, BreakpadInfo.self, AssertionInfo.self,
+        LinuxCpuInfo.self, LinuxProcStatus.self, LinuxLsbRelease.self, LinuxCmdLine.self, LinuxEnviron.self,
+        LinuxAuxv.self, LinuxMaps.self, LinuxDsoDebug.self, LinuxLimits.self, SoftErrors.self,
+        CrashpadInfo.self, MacCrashInfo.self,
     ]
 
     /// The decoder for each stream type.

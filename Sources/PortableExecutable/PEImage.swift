@@ -101,7 +101,8 @@ public struct PEImage: Sendable {
             let delta = UInt64(rva - section.virtualAddress)
             // The loader reads raw data from PointerToRawData rounded down to 512 bytes when
             // FileAlignment is at least 512 (pefile and the Windows loader agree on this).
-            let start = optionalHeader.fileAlignment >= 0x200
+            let start =
+                optionalHeader.fileAlignment >= 0x200
                 ? UInt64(section.pointerToRawData) & ~0x1FF : UInt64(section.pointerToRawData)
             let rawSize = min(UInt64(section.sizeOfRawData), UInt64(section.memorySize))
             guard delta < rawSize else { return nil }
@@ -164,7 +165,8 @@ public struct PEImage: Sendable {
     /// The bytes of data directory `index`, or nil when the image does not have it.
     public func directoryBytes(_ index: DataDirectoryIndex, field: String) throws(ParseError) -> ByteView? {
         guard let directory = optionalHeader.directory(index) else { return nil }
-        let fieldOffset = ntHeadersOffset + 4 + Int64(FileHeader.size)
+        let fieldOffset =
+            ntHeadersOffset + 4 + Int64(FileHeader.size)
             + (isPE32Plus ? 112 : 96) + Int64(index.rawValue * DataDirectory.byteSize)
         return try bytes(atRVA: directory.virtualAddress, size: directory.size, field: field, referencedAt: fieldOffset)
     }

@@ -45,7 +45,8 @@ import Testing
         let result = try runProcess(TestEnvironment.python, ["-c", oracleScript, path] + probes.map { hex($0) })
         // kdmp-parser prints diagnostics on stdout; the JSON is the last line.
         let lastLine = result.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
-        guard result.status == 0, let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any] else {
+        guard result.status == 0, let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any]
+        else {
             throw OracleFailure(
                 description: "kdmp-parser failed (\(result.status)): \(result.stderrText) \(result.stdoutText.prefix(2000))")
         }
@@ -102,7 +103,8 @@ import Testing
             #expect(theirPages[Self.hex(address)] == Self.hex(content), "kdmp-parser page \(Self.hex(pfn))")
         }
         #expect(memory.page(physical: 0x14 << 12) == nil)
-        #expect(memory.read(physical: 0x21FF8, count: 16) == Array(writer.pages[0x21]![0xFF8...]) + Array(writer.pages[0x22]![..<8]))
+        #expect(
+            memory.read(physical: 0x21FF8, count: 16) == Array(writer.pages[0x21]![0xFF8...]) + Array(writer.pages[0x22]![..<8]))
 
         // Virtual translation: the same physical address and page as kdmp-parser.
         let virtual = try dump.virtualMemory(memory)
@@ -121,7 +123,9 @@ import Testing
         #expect(virtual.translate(0xFFFF_8000_4000_5008) == 0x4000_5008)
         #expect(virtual.translate(0xFFFF_8000_0000_3000) == nil)
         #expect(virtual.read(0xFFFF_8000_0000_6000, count: 1) == nil)
-        #expect(virtual.read(0xFFFF_8000_0000_0FFC, count: 8) == Array(writer.pages[0x20]![0xFFC...]) + Array(writer.pages[0x21]![..<4]))
+        #expect(
+            virtual.read(0xFFFF_8000_0000_0FFC, count: 8) == Array(writer.pages[0x20]![0xFFC...])
+                + Array(writer.pages[0x21]![..<4]))
     }
 
     @Test func bitmapAndRDMPHeaders() throws {

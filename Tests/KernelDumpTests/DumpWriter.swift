@@ -201,7 +201,8 @@ struct DumpWriter {
             for pfn in sorted { bitmap[Int(pfn / 8)] |= 1 << (pfn % 8) }
             let firstPage = (Self.headerSize + 0x38 + bitmap.count + 0xFFF) / 0x1000 * 0x1000
             // BITMAP_DUMP: Signature, ValidDump, DumpOptions, 20 unused, HeaderSize, Pages, BitmapSize, bits.
-            var body = Array((kind == .bitmap ? "SDMPDUMP" : "FDMPDUMP").utf8) + Self.le(UInt32(0)) + [UInt8](repeating: 0, count: 20)
+            var body =
+                Array((kind == .bitmap ? "SDMPDUMP" : "FDMPDUMP").utf8) + Self.le(UInt32(0)) + [UInt8](repeating: 0, count: 20)
             body += Self.le(UInt64(firstPage)) + Self.le(UInt64(sorted.count)) + Self.le(bits) + bitmap
             bytes += body
             bytes += [UInt8](repeating: 0, count: firstPage - bytes.count)

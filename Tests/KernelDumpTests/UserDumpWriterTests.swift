@@ -11,7 +11,9 @@ struct UserDumpWriter32 {
         var bytes: [UInt8]
     }
 
-    var threads: [(id: UInt32, teb: UInt32, eip: UInt32)] = [(0x111, 0x7FFD_E000, 0x0040_1000), (0x222, 0x7FFD_D000, 0x7C90_1234)]
+    var threads: [(id: UInt32, teb: UInt32, eip: UInt32)] = [
+        (0x111, 0x7FFD_E000, 0x0040_1000), (0x222, 0x7FFD_D000, 0x7C90_1234),
+    ]
     var modules: [(base: UInt32, size: UInt32, name: String)] = [
         (0x0040_0000, 0x6000, "C:\\app\\app.exe"), (0x7C90_0000, 0xB2000, "C:\\WINDOWS\\system32\\ntdll.dll"),
     ]
@@ -27,7 +29,8 @@ struct UserDumpWriter32 {
         let contextSize = 0x2CC
         let headerSize = 64
         let debugEventOffset = headerSize
-        let debugEvent = Self.le(UInt32(1)) + Self.le(UInt32(0x500)) + Self.le(threads[0].id)
+        let debugEvent =
+            Self.le(UInt32(1)) + Self.le(UInt32(0x500)) + Self.le(threads[0].id)
             + Self.le(UInt32(0xC000_0005)) + Self.le(UInt32(0)) + Self.le(UInt32(0)) + Self.le(threads[0].eip)
             + Self.le(UInt32(2)) + Self.le(UInt32(1)) + Self.le(UInt32(0x10)) + [UInt8](repeating: 0, count: 13 * 4)
             + Self.le(UInt32(1))
@@ -35,7 +38,8 @@ struct UserDumpWriter32 {
         var regionTable: [UInt8] = []
         for region in regions {
             // MEMORY_BASIC_INFORMATION32: BaseAddress, AllocationBase, AllocationProtect, RegionSize, State, Protect, Type.
-            regionTable += Self.le(region.base) + Self.le(region.base) + Self.le(UInt32(0x20)) + Self.le(UInt32(region.bytes.count))
+            regionTable +=
+                Self.le(region.base) + Self.le(region.base) + Self.le(UInt32(0x20)) + Self.le(UInt32(region.bytes.count))
             regionTable += Self.le(UInt32(0x1000)) + Self.le(UInt32(0x20)) + Self.le(UInt32(0x100_0000))
         }
         let threadOffset = regionOffset + regionTable.count
@@ -63,7 +67,9 @@ struct UserDumpWriter32 {
         let versionInfoOffset = dataOffset + data.count
         var header = Array("USERDUMP".utf8) + Self.le(UInt32(5)) + Self.le(UInt32(2600)) + Self.le(UInt32(0x14C))
         header += Self.le(UInt32(threads.count)) + Self.le(UInt32(modules.count)) + Self.le(UInt32(regions.count))
-        for offset in [threadOffset, moduleOffset, dataOffset, regionOffset, debugEventOffset, threadStateOffset, versionInfoOffset, 0] {
+        for offset in [
+            threadOffset, moduleOffset, dataOffset, regionOffset, debugEventOffset, threadStateOffset, versionInfoOffset, 0,
+        ] {
             header += Self.le(UInt32(offset))
         }
         return header + debugEvent + regionTable + contexts + states + moduleRecords + data + Array("CRASH: none\0".utf8)

@@ -29,10 +29,11 @@ import Testing
         #expect(header.comment == nil)
         if kind == .full {
             let descriptor = try #require(try header.physicalMemoryDescriptor())
-            #expect(descriptor.runs == [
-                PhysicalMemoryRun(basePage: 5, pageCount: 5), PhysicalMemoryRun(basePage: 0x30, pageCount: 2),
-                PhysicalMemoryRun(basePage: 0x400, pageCount: 2), PhysicalMemoryRun(basePage: 0x800, pageCount: 1),
-            ])
+            #expect(
+                descriptor.runs == [
+                    PhysicalMemoryRun(basePage: 5, pageCount: 5), PhysicalMemoryRun(basePage: 0x30, pageCount: 2),
+                    PhysicalMemoryRun(basePage: 0x400, pageCount: 2), PhysicalMemoryRun(basePage: 0x800, pageCount: 1),
+                ])
         } else {
             let summary = try dump.summaryHeader()
             #expect(summary.pages == UInt32(writer.pages.count))

@@ -113,7 +113,8 @@ struct ARM64UnwindTests {
         // "140001000:     \tsub\tsp, sp, #16" → address → "sub sp, sp, #16"
         var instructions = [UInt64: String]()
         for line in result.stdoutText.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":"), let address = UInt64(line[..<colon].trimmingCharacters(in: .whitespaces), radix: 16)
+            guard let colon = line.firstIndex(of: ":"),
+                let address = UInt64(line[..<colon].trimmingCharacters(in: .whitespaces), radix: 16)
             else { continue }
             let text = line[line.index(after: colon)...].split(whereSeparator: { $0 == "\t" || $0 == " " }).joined(separator: " ")
             instructions[address] = text.components(separatedBy: " //").first ?? text
@@ -158,10 +159,11 @@ struct ARM64UnwindTests {
         // alloc_s 16; save_regp x21,x22 at 16; save_lrpair x21 at 16 (0xd642 in the generated fixture); alloc_l; end.
         let bytes: [UInt8] = [0x01, 0xC8, 0x82, 0xD6, 0x42, 0xE0, 0x00, 0x01, 0x00, 0xE4, 0x99]
         let codes = try ARM64UnwindCode.decode(bytes, fileOffset: 0)
-        #expect(codes.map(\.operation) == [
-            .allocate(size: 16), .saveRegisterPair(first: 2, offset: 16), .saveLRPair(register: 1, offset: 16),
-            .allocate(size: 0x100 * 16), .end,
-        ])
+        #expect(
+            codes.map(\.operation) == [
+                .allocate(size: 16), .saveRegisterPair(first: 2, offset: 16), .saveLRPair(register: 1, offset: 16),
+                .allocate(size: 0x100 * 16), .end,
+            ])
         #expect(codes.map(\.length) == [1, 2, 2, 4, 1])
         // A code whose operand bytes are missing is an error.
         #expect(throws: ParseError.self) { try ARM64UnwindCode.decode([0xE0, 0x00], fileOffset: 0x40) }

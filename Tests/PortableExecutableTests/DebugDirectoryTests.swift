@@ -72,7 +72,8 @@ struct DebugDirectoryTests {
         #expect(DebugType.codeView.description == "CODEVIEW")
         #expect(DebugType(rawValue: 20).description == "EX_DLLCHARACTERISTICS")
         #expect(DebugType(rawValue: 99).description == "99")
-        let image = try PEImage(path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe"))
+        let image = try PEImage(
+            path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe"))
         #expect(try image.debugDirectory().map(\.type.description) == ["CODEVIEW", "VC_FEATURE", "POGO", "ILTCG"])
         let pogo = try image.debugDirectory().first { $0.type == .pogo }!
         guard case .pogo(let info) = try image.debugData(pogo) else {

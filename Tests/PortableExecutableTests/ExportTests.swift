@@ -38,7 +38,9 @@ struct ExportTests {
         #expect(complete)
         // LLVM 14 lists every slot of the address table, empty ones too (mozwer.dll's slot 0 with
         // ordinal base 0); we list only slots with an address or a name, as pefile does.
-        let expected = root.all("Export").filter { $0.number("RVA") != 0 || $0["Name"] != "" }.map { "\($0["Ordinal"] ?? "?") \($0["Name"] ?? "") \($0.number("RVA") ?? 0)" }
+        let expected = root.all("Export").filter { $0.number("RVA") != 0 || $0["Name"] != "" }.map {
+            "\($0["Ordinal"] ?? "?") \($0["Name"] ?? "") \($0.number("RVA") ?? 0)"
+        }
         var ours = [String]()
         for function in try image.exports()?.functions ?? [] {
             ours.append("\(function.ordinal) \(function.names.first ?? "") \(function.rva)")

@@ -24,7 +24,9 @@ struct HeaderTests {
         #expect(UInt64(image.fileHeader.numberOfSymbols) == u64(oracle["numberOfSymbols"]))
         #expect(UInt64(image.fileHeader.characteristics.rawValue) == u64(oracle["characteristics"]))
         #expect(UInt64(header.magic) == u64(oracle["magic"]))
-        #expect([UInt64(header.majorLinkerVersion), UInt64(header.minorLinkerVersion)] == (oracle["linker"] as? [Any])?.compactMap(u64))
+        #expect(
+            [UInt64(header.majorLinkerVersion), UInt64(header.minorLinkerVersion)]
+                == (oracle["linker"] as? [Any])?.compactMap(u64))
         #expect(UInt64(header.sizeOfCode) == u64(oracle["sizeOfCode"]))
         #expect(UInt64(header.baseOfCode) == u64(oracle["baseOfCode"]))
         #expect(header.baseOfData.map(UInt64.init) == u64(oracle["baseOfData"]))
@@ -36,13 +38,16 @@ struct HeaderTests {
         #expect(UInt64(header.dllCharacteristics.rawValue) == u64(oracle["dllCharacteristics"]))
         #expect(UInt64(header.sectionAlignment) == u64(oracle["sectionAlignment"]))
         #expect(UInt64(header.fileAlignment) == u64(oracle["fileAlignment"]))
-        #expect([UInt64(header.majorOperatingSystemVersion), UInt64(header.minorOperatingSystemVersion)]
-            == (oracle["osVersion"] as? [Any])?.compactMap(u64))
-        #expect([UInt64(header.majorSubsystemVersion), UInt64(header.minorSubsystemVersion)]
-            == (oracle["subsystemVersion"] as? [Any])?.compactMap(u64))
+        #expect(
+            [UInt64(header.majorOperatingSystemVersion), UInt64(header.minorOperatingSystemVersion)]
+                == (oracle["osVersion"] as? [Any])?.compactMap(u64))
+        #expect(
+            [UInt64(header.majorSubsystemVersion), UInt64(header.minorSubsystemVersion)]
+                == (oracle["subsystemVersion"] as? [Any])?.compactMap(u64))
         #expect(UInt64(header.sizeOfHeaders) == u64(oracle["sizeOfHeaders"]))
-        #expect([header.sizeOfStackReserve, header.sizeOfStackCommit, header.sizeOfHeapReserve, header.sizeOfHeapCommit]
-            == (oracle["stackHeap"] as? [Any])?.compactMap(u64))
+        #expect(
+            [header.sizeOfStackReserve, header.sizeOfStackCommit, header.sizeOfHeapReserve, header.sizeOfHeapCommit]
+                == (oracle["stackHeap"] as? [Any])?.compactMap(u64))
         #expect(UInt64(header.numberOfRvaAndSizes) == u64(oracle["numberOfRvaAndSizes"]))
         let directories = (oracle["directories"] as? [[Any]] ?? []).map { $0.compactMap(u64) }
         #expect(header.dataDirectories.map { [UInt64($0.virtualAddress), UInt64($0.size)] } == directories)
@@ -69,8 +74,9 @@ struct HeaderTests {
         #expect(file.number("SectionCount") == UInt64(image.fileHeader.numberOfSections))
         #expect(file.number("TimeDateStamp") == UInt64(image.fileHeader.timeDateStamp))
         #expect(file.number("OptionalHeaderSize") == UInt64(image.fileHeader.sizeOfOptionalHeader))
-        #expect(file.first("Characteristics").flatMap { ReadobjNode.number(in: $0.value) }
-            == UInt64(image.fileHeader.characteristics.rawValue))
+        #expect(
+            file.first("Characteristics").flatMap { ReadobjNode.number(in: $0.value) }
+                == UInt64(image.fileHeader.characteristics.rawValue))
         let optional = try #require(root.first("ImageOptionalHeader"))
         let header = image.optionalHeader
         #expect(optional.number("Magic") == UInt64(header.magic))
@@ -97,14 +103,16 @@ struct HeaderTests {
             #expect(theirs.number("VirtualAddress") == UInt64(ours.virtualAddress))
             #expect(theirs.number("RawDataSize") == UInt64(ours.sizeOfRawData))
             #expect(theirs.number("PointerToRawData") == UInt64(ours.pointerToRawData))
-            #expect(theirs.first("Characteristics").flatMap { ReadobjNode.number(in: $0.value) }
-                == UInt64(ours.characteristics.rawValue))
+            #expect(
+                theirs.first("Characteristics").flatMap { ReadobjNode.number(in: $0.value) }
+                    == UInt64(ours.characteristics.rawValue))
         }
     }
 
     @Test("RVAs map to file offsets through the section table")
     func rvaMapping() throws {
-        let image = try PEImage(path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe"))
+        let image = try PEImage(
+            path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe"))
         // .text: VirtualAddress 0x1000, PointerToRawData 0x400 (llvm-readobj above).
         #expect(image.fileOffset(ofRVA: 0x1000) == 0x400)
         #expect(image.fileOffset(ofRVA: 0x1484) == 0x884)

@@ -51,12 +51,14 @@ struct MalformedTests {
         #expect(version.fixedFileInfo?.fileVersion == "1.2.3.4")
     }
 
-    @Test("truncated copies give errors, never a trap", arguments: [
-        "synthetic", "generated/pe/x64/fixture.exe", "generated/pe/arm64/fixture.exe", "generated/pe/x86/fixturedll.dll",
-        "symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe",
-        "symbolic/symbolic-testutils/fixtures/windows/cfi_chained_loop.exe",
-        "symbolic/symbolic-testutils/fixtures/windows/Sentry.Samples.Console.Basic.dll",
-    ])
+    @Test(
+        "truncated copies give errors, never a trap",
+        arguments: [
+            "synthetic", "generated/pe/x64/fixture.exe", "generated/pe/arm64/fixture.exe", "generated/pe/x86/fixturedll.dll",
+            "symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe",
+            "symbolic/symbolic-testutils/fixtures/windows/cfi_chained_loop.exe",
+            "symbolic/symbolic-testutils/fixtures/windows/Sentry.Samples.Console.Basic.dll",
+        ])
     func truncations(name: String) throws {
         let bytes: [UInt8]
         if name == "synthetic" {
@@ -106,7 +108,10 @@ struct MalformedTests {
         #expect(error({ _ in }) { $0.put16(SyntheticImage.optionalOffset, 0x999) }?.field == "IMAGE_OPTIONAL_HEADER.Magic")
         // 65535 sections cannot fit in the file.
         let sections = error({ _ in }) { $0.put16(0x86, 0xFFFF) }
-        if case .countTooLarge? = sections?.kind {} else { Issue.record("expected countTooLarge, got \(String(describing: sections))") }
+        if case .countTooLarge? = sections?.kind {
+        } else {
+            Issue.record("expected countTooLarge, got \(String(describing: sections))")
+        }
         #expect(sections?.offset == Int64(SyntheticImage.sectionTable))
         // SizeOfOptionalHeader past the end of the file.
         #expect(error({ _ in }) { $0.put16(0x94, 0xFFFF) }?.field == "IMAGE_OPTIONAL_HEADER")
@@ -139,7 +144,9 @@ struct MalformedTests {
         // Unwind codes whose count runs off the section; an unknown operation.
         let codes = error({ pe throws(ParseError) in
             _ = try pe.x64UnwindChain(for: RuntimeFunction(beginAddress: 0x1000, endAddress: 0x1010, unwindInfoAddress: 0x23FC))
-        }) { $0.bytes[0x7FC] = 1; $0.bytes[0x7FE] = 0xFF }
+        }) {
+            $0.bytes[0x7FC] = 1; $0.bytes[0x7FE] = 0xFF
+        }
         #expect(codes?.field == "UNWIND_INFO.UnwindCode")
         let op = error({ pe throws(ParseError) in _ = try X64UnwindInfo(at: 0x21A0, in: pe) }) { $0.bytes[0x5A5] = 0x0B }
         #expect(op?.field == "UNWIND_CODE.UnwindOp")
@@ -180,7 +187,8 @@ struct MalformedTests {
 
     @Test("random byte flips in a real image never trap")
     func byteFlips() throws {
-        let original = try #require(FileManager.default.contents(atPath: TestEnvironment.shared("generated/pe/x64/fixture.exe"))).map { $0 }
+        let original = try #require(FileManager.default.contents(atPath: TestEnvironment.shared("generated/pe/x64/fixture.exe")))
+            .map { $0 }
         var generator = SplitMix(seed: 0x5045)
         for _ in 0..<400 {
             var bytes = original

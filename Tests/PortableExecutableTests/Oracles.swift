@@ -8,7 +8,8 @@ let peFixtures: [String] = {
     TestEnvironment.sharedFiles(suffixes: [""]).filter { path in
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-            let handle = FileHandle(forReadingAtPath: path) else { return false }
+            let handle = FileHandle(forReadingAtPath: path)
+        else { return false }
         defer { try? handle.close() }
         let head = handle.readData(ofLength: 4096)
         guard head.count >= 64, head[0] == 0x4D, head[1] == 0x5A else { return false }
@@ -112,7 +113,8 @@ final class ReadobjNode {
             if line.hasSuffix(" {") || line.hasSuffix(" [") || line.hasSuffix(" (") || line.contains(" [ (") {
                 let cut = line.firstIndex(where: { $0 == "{" || $0 == "[" || $0 == "(" })!
                 let name = line[..<cut].trimmingCharacters(in: .whitespaces)
-                let node = ReadobjNode(name: name, value: String(line[line.index(after: cut)...]).trimmingCharacters(in: .whitespaces))
+                let node = ReadobjNode(
+                    name: name, value: String(line[line.index(after: cut)...]).trimmingCharacters(in: .whitespaces))
                 stack.last!.children.append(node)
                 stack.append(node)
                 continue
@@ -152,83 +154,83 @@ final class ReadobjNode {
 
 /// The pefile oracle: prints what pefile reads from one image as JSON.
 let pefileScript = #"""
-import json, sys, pefile
-path = sys.argv[1]
-pe = pefile.PE(path, fast_load=True)
-pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY[n] for n in (
-    'IMAGE_DIRECTORY_ENTRY_EXPORT', 'IMAGE_DIRECTORY_ENTRY_DEBUG', 'IMAGE_DIRECTORY_ENTRY_RESOURCE',
-    'IMAGE_DIRECTORY_ENTRY_EXCEPTION')])
-oh = pe.OPTIONAL_HEADER
-def text(b):
-    return b.rstrip(b'\0').decode('utf-8', 'replace') if b is not None else None
-out = {
-    'machine': pe.FILE_HEADER.Machine, 'timestamp': pe.FILE_HEADER.TimeDateStamp,
-    'numberOfSymbols': pe.FILE_HEADER.NumberOfSymbols, 'characteristics': pe.FILE_HEADER.Characteristics,
-    'magic': oh.Magic, 'linker': [oh.MajorLinkerVersion, oh.MinorLinkerVersion],
-    'sizeOfCode': oh.SizeOfCode, 'baseOfCode': oh.BaseOfCode, 'baseOfData': getattr(oh, 'BaseOfData', None),
-    'sizeOfImage': oh.SizeOfImage, 'checksum': oh.CheckSum, 'entry': oh.AddressOfEntryPoint,
-    'imageBase': oh.ImageBase, 'subsystem': oh.Subsystem, 'dllCharacteristics': oh.DllCharacteristics,
-    'sectionAlignment': oh.SectionAlignment, 'fileAlignment': oh.FileAlignment,
-    'osVersion': [oh.MajorOperatingSystemVersion, oh.MinorOperatingSystemVersion],
-    'subsystemVersion': [oh.MajorSubsystemVersion, oh.MinorSubsystemVersion],
-    'sizeOfHeaders': oh.SizeOfHeaders, 'stackHeap': [oh.SizeOfStackReserve, oh.SizeOfStackCommit,
-    oh.SizeOfHeapReserve, oh.SizeOfHeapCommit], 'numberOfRvaAndSizes': oh.NumberOfRvaAndSizes,
-    'directories': [[d.VirtualAddress, d.Size] for d in oh.DATA_DIRECTORY],
-    'generatedChecksum': pe.generate_checksum(),
-    'sections': [{'name': text(s.Name), 'va': s.VirtualAddress, 'vsize': s.Misc_VirtualSize,
-                  'rawSize': s.SizeOfRawData, 'rawPointer': s.PointerToRawData,
-                  'characteristics': s.Characteristics} for s in pe.sections],
-}
-debug = []
-for d in getattr(pe, 'DIRECTORY_ENTRY_DEBUG', []):
-    e = {'type': d.struct.Type, 'timestamp': d.struct.TimeDateStamp, 'size': d.struct.SizeOfData,
-         'rva': d.struct.AddressOfRawData, 'pointer': d.struct.PointerToRawData}
-    cv = d.entry
-    if d.struct.Type == 2 and cv is not None and hasattr(cv, 'Signature_Data1'):
-        g = '%08X%04X%04X' % (cv.Signature_Data1, cv.Signature_Data2, cv.Signature_Data3) + \
-            bytes([cv.Signature_Data4, cv.Signature_Data5]).hex().upper() + bytes(cv.Signature_Data6).hex().upper()
-        e['cv'] = {'guid': g, 'age': cv.Age, 'name': text(cv.PdbFileName)}
-    elif d.struct.Type == 2 and cv is not None and hasattr(cv, 'Signature'):
-        e['cv'] = {'signature': cv.Signature, 'age': cv.Age, 'name': text(cv.PdbFileName)}
-    debug.append(e)
-out['debug'] = debug
-if hasattr(pe, 'DIRECTORY_ENTRY_EXPORT'):
-    ex = pe.DIRECTORY_ENTRY_EXPORT
-    out['exports'] = {'name': text(pe.get_string_at_rva(ex.struct.Name)), 'base': ex.struct.Base,
-                      'symbols': [{'ordinal': s.ordinal, 'rva': s.address, 'name': text(s.name),
-                                   'forwarder': text(s.forwarder)} for s in ex.symbols]}
-if getattr(pe, 'VS_FIXEDFILEINFO', None):
-    f = pe.VS_FIXEDFILEINFO[0]
-    v = {'fixed': [f.Signature, f.StrucVersion, f.FileVersionMS, f.FileVersionLS, f.ProductVersionMS,
-                   f.ProductVersionLS, f.FileFlagsMask, f.FileFlags, f.FileOS, f.FileType, f.FileSubtype,
-                   f.FileDateMS, f.FileDateLS], 'strings': {}}
-    for fi in (pe.FileInfo[0] if getattr(pe, 'FileInfo', None) else []):
-        if getattr(fi, 'Key', b'') == b'VarFileInfo':
-            v['translations'] = [t for var in fi.Var for t in var.entry.get(b'Translation', '').split()]
-        if getattr(fi, 'Key', b'') == b'StringFileInfo':
-            for st in fi.StringTable:
-                v['strings'][st.LangID.decode()] = {k.decode('utf-8', 'replace'): val.decode('utf-8', 'replace')
-                                                    for k, val in st.entries.items()}
-    out['version'] = v
-if pe.FILE_HEADER.Machine == 0x8664:
-    out['pdata'] = [[e.struct.BeginAddress, e.struct.EndAddress, e.struct.UnwindData]
-                    for e in getattr(pe, 'DIRECTORY_ENTRY_EXCEPTION', [])]
-    unwind = []
-    for e in getattr(pe, 'DIRECTORY_ENTRY_EXCEPTION', []):
-        u = e.unwindinfo
-        if u is None:
-            unwind.append(None)
-            continue
-        chained = u.get_chained_function_entry()
-        unwind.append({'header': [u.Version, u.Flags, u.SizeOfProlog, u.CountOfCodes, u.FrameRegister, u.FrameOffset],
-                       # pefile names the first byte of a UWOP_EPILOG code Size or OffsetLow.
-                       'codes': [[getattr(c.struct, 'CodeOffset', getattr(c.struct, 'Size', getattr(c.struct, 'OffsetLow', None))),
-                                  c.struct.UnwindOp] for c in (u.UnwindCodes or [])],
-                       'handler': getattr(u, 'ExceptionHandler', None),
-                       'chained': chained.struct.BeginAddress if chained else None})
-    out['unwind'] = unwind
-json.dump(out, sys.stdout)
-"""#
+    import json, sys, pefile
+    path = sys.argv[1]
+    pe = pefile.PE(path, fast_load=True)
+    pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY[n] for n in (
+        'IMAGE_DIRECTORY_ENTRY_EXPORT', 'IMAGE_DIRECTORY_ENTRY_DEBUG', 'IMAGE_DIRECTORY_ENTRY_RESOURCE',
+        'IMAGE_DIRECTORY_ENTRY_EXCEPTION')])
+    oh = pe.OPTIONAL_HEADER
+    def text(b):
+        return b.rstrip(b'\0').decode('utf-8', 'replace') if b is not None else None
+    out = {
+        'machine': pe.FILE_HEADER.Machine, 'timestamp': pe.FILE_HEADER.TimeDateStamp,
+        'numberOfSymbols': pe.FILE_HEADER.NumberOfSymbols, 'characteristics': pe.FILE_HEADER.Characteristics,
+        'magic': oh.Magic, 'linker': [oh.MajorLinkerVersion, oh.MinorLinkerVersion],
+        'sizeOfCode': oh.SizeOfCode, 'baseOfCode': oh.BaseOfCode, 'baseOfData': getattr(oh, 'BaseOfData', None),
+        'sizeOfImage': oh.SizeOfImage, 'checksum': oh.CheckSum, 'entry': oh.AddressOfEntryPoint,
+        'imageBase': oh.ImageBase, 'subsystem': oh.Subsystem, 'dllCharacteristics': oh.DllCharacteristics,
+        'sectionAlignment': oh.SectionAlignment, 'fileAlignment': oh.FileAlignment,
+        'osVersion': [oh.MajorOperatingSystemVersion, oh.MinorOperatingSystemVersion],
+        'subsystemVersion': [oh.MajorSubsystemVersion, oh.MinorSubsystemVersion],
+        'sizeOfHeaders': oh.SizeOfHeaders, 'stackHeap': [oh.SizeOfStackReserve, oh.SizeOfStackCommit,
+        oh.SizeOfHeapReserve, oh.SizeOfHeapCommit], 'numberOfRvaAndSizes': oh.NumberOfRvaAndSizes,
+        'directories': [[d.VirtualAddress, d.Size] for d in oh.DATA_DIRECTORY],
+        'generatedChecksum': pe.generate_checksum(),
+        'sections': [{'name': text(s.Name), 'va': s.VirtualAddress, 'vsize': s.Misc_VirtualSize,
+                      'rawSize': s.SizeOfRawData, 'rawPointer': s.PointerToRawData,
+                      'characteristics': s.Characteristics} for s in pe.sections],
+    }
+    debug = []
+    for d in getattr(pe, 'DIRECTORY_ENTRY_DEBUG', []):
+        e = {'type': d.struct.Type, 'timestamp': d.struct.TimeDateStamp, 'size': d.struct.SizeOfData,
+             'rva': d.struct.AddressOfRawData, 'pointer': d.struct.PointerToRawData}
+        cv = d.entry
+        if d.struct.Type == 2 and cv is not None and hasattr(cv, 'Signature_Data1'):
+            g = '%08X%04X%04X' % (cv.Signature_Data1, cv.Signature_Data2, cv.Signature_Data3) + \
+                bytes([cv.Signature_Data4, cv.Signature_Data5]).hex().upper() + bytes(cv.Signature_Data6).hex().upper()
+            e['cv'] = {'guid': g, 'age': cv.Age, 'name': text(cv.PdbFileName)}
+        elif d.struct.Type == 2 and cv is not None and hasattr(cv, 'Signature'):
+            e['cv'] = {'signature': cv.Signature, 'age': cv.Age, 'name': text(cv.PdbFileName)}
+        debug.append(e)
+    out['debug'] = debug
+    if hasattr(pe, 'DIRECTORY_ENTRY_EXPORT'):
+        ex = pe.DIRECTORY_ENTRY_EXPORT
+        out['exports'] = {'name': text(pe.get_string_at_rva(ex.struct.Name)), 'base': ex.struct.Base,
+                          'symbols': [{'ordinal': s.ordinal, 'rva': s.address, 'name': text(s.name),
+                                       'forwarder': text(s.forwarder)} for s in ex.symbols]}
+    if getattr(pe, 'VS_FIXEDFILEINFO', None):
+        f = pe.VS_FIXEDFILEINFO[0]
+        v = {'fixed': [f.Signature, f.StrucVersion, f.FileVersionMS, f.FileVersionLS, f.ProductVersionMS,
+                       f.ProductVersionLS, f.FileFlagsMask, f.FileFlags, f.FileOS, f.FileType, f.FileSubtype,
+                       f.FileDateMS, f.FileDateLS], 'strings': {}}
+        for fi in (pe.FileInfo[0] if getattr(pe, 'FileInfo', None) else []):
+            if getattr(fi, 'Key', b'') == b'VarFileInfo':
+                v['translations'] = [t for var in fi.Var for t in var.entry.get(b'Translation', '').split()]
+            if getattr(fi, 'Key', b'') == b'StringFileInfo':
+                for st in fi.StringTable:
+                    v['strings'][st.LangID.decode()] = {k.decode('utf-8', 'replace'): val.decode('utf-8', 'replace')
+                                                        for k, val in st.entries.items()}
+        out['version'] = v
+    if pe.FILE_HEADER.Machine == 0x8664:
+        out['pdata'] = [[e.struct.BeginAddress, e.struct.EndAddress, e.struct.UnwindData]
+                        for e in getattr(pe, 'DIRECTORY_ENTRY_EXCEPTION', [])]
+        unwind = []
+        for e in getattr(pe, 'DIRECTORY_ENTRY_EXCEPTION', []):
+            u = e.unwindinfo
+            if u is None:
+                unwind.append(None)
+                continue
+            chained = u.get_chained_function_entry()
+            unwind.append({'header': [u.Version, u.Flags, u.SizeOfProlog, u.CountOfCodes, u.FrameRegister, u.FrameOffset],
+                           # pefile names the first byte of a UWOP_EPILOG code Size or OffsetLow.
+                           'codes': [[getattr(c.struct, 'CodeOffset', getattr(c.struct, 'Size', getattr(c.struct, 'OffsetLow', None))),
+                                      c.struct.UnwindOp] for c in (u.UnwindCodes or [])],
+                           'handler': getattr(u, 'ExceptionHandler', None),
+                           'chained': chained.struct.BeginAddress if chained else None})
+        out['unwind'] = unwind
+    json.dump(out, sys.stdout)
+    """#
 
 /// Reads a JSON number as `UInt64`.
 func u64(_ value: Any?) -> UInt64? {

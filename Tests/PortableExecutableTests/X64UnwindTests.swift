@@ -40,10 +40,11 @@ struct X64UnwindTests {
             guard let theirs = theirs as? [String: Any] else { continue }
             let info = try X64UnwindInfo(at: function.unwindInfoAddress, in: image)
             let header = (theirs["header"] as? [Any] ?? []).compactMap(u64)
-            #expect(header == [
-                UInt64(info.version), UInt64(info.flags.rawValue), UInt64(info.sizeOfProlog), UInt64(info.countOfCodes),
-                UInt64(info.frameRegister?.rawValue ?? 0), UInt64(info.frameOffset),
-            ])
+            #expect(
+                header == [
+                    UInt64(info.version), UInt64(info.flags.rawValue), UInt64(info.sizeOfProlog), UInt64(info.countOfCodes),
+                    UInt64(info.frameRegister?.rawValue ?? 0), UInt64(info.frameOffset),
+                ])
             let codes = (theirs["codes"] as? [[Any]] ?? []).map { $0.compactMap(u64) }
             #expect(codes == info.codes.map { [UInt64($0.codeOffset), UInt64($0.rawOperation)] })
             if let handler = u64(theirs["handler"]) { #expect(info.exceptionHandler.map(UInt64.init) == handler) }
@@ -164,25 +165,28 @@ struct X64UnwindTests {
         let function = try #require(table.function(containing: 0x30C30))
         let info = try X64UnwindInfo(at: function.unwindInfoAddress, in: image)
         #expect(info.version == 2)
-        #expect(info.codes.map(\.operation) == [
-            .epilog(codeOffset: 3, info: 1), .epilog(codeOffset: 0, info: 0),
-            .pushNonvolatile(X64Register(rawValue: 6)), .pushNonvolatile(X64Register(rawValue: 7)),
-        ])
+        #expect(
+            info.codes.map(\.operation) == [
+                .epilog(codeOffset: 3, info: 1), .epilog(codeOffset: 0, info: 0),
+                .pushNonvolatile(X64Register(rawValue: 6)), .pushNonvolatile(X64Register(rawValue: 7)),
+            ])
         #expect(info.codes.map(\.slots).reduce(0, +) == Int(info.countOfCodes))
     }
 
     @Test("a sample decoded by hand: CrashWithException.exe's first function")
     func sample() throws {
-        let image = try PEImage(path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe"))
+        let image = try PEImage(
+            path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.exe"))
         let table = try #require(try image.x64FunctionTable())
         let function = try #require(table.function(containing: 0x1020))
         #expect(function == RuntimeFunction(beginAddress: 0x1010, endAddress: 0x1065, unwindInfoAddress: 0x39C8))
         let info = try X64UnwindInfo(at: function.unwindInfoAddress, in: image)
         #expect(info.sizeOfProlog == 27)
-        #expect(info.codes.map(\.operation) == [
-            .allocate(size: 48), .pushNonvolatile(X64Register(rawValue: 7)),
-            .pushNonvolatile(X64Register(rawValue: 6)), .pushNonvolatile(X64Register(rawValue: 3)),
-        ])
+        #expect(
+            info.codes.map(\.operation) == [
+                .allocate(size: 48), .pushNonvolatile(X64Register(rawValue: 7)),
+                .pushNonvolatile(X64Register(rawValue: 6)), .pushNonvolatile(X64Register(rawValue: 3)),
+            ])
         #expect(info.codes.map(\.codeOffset) == [0x1B, 0x17, 0x16, 0x15])
     }
 }

@@ -55,22 +55,33 @@ public struct ExportDirectory: Sendable, Equatable {
         // Table sizes are checked against the file bytes behind them before anything is allocated.
         let functionCount = Int(numberOfFunctions)
         let nameCount = Int(numberOfNames)
-        let addresses = functionCount == 0 ? ByteView.empty : try image.bytes(
-            atRVA: addressOfFunctions, size: UInt32(clamping: UInt64(numberOfFunctions) * 4),
-            field: p + ".AddressOfFunctions", referencedAt: base + 28)
+        let addresses =
+            functionCount == 0
+            ? ByteView.empty
+            : try image.bytes(
+                atRVA: addressOfFunctions, size: UInt32(clamping: UInt64(numberOfFunctions) * 4),
+                field: p + ".AddressOfFunctions", referencedAt: base + 28)
         guard addresses.count / 4 >= functionCount else {
-            throw ParseError(offset: base + 20, field: p + ".NumberOfFunctions",
-                             kind: .countTooLarge(count: Int64(functionCount), limit: Int64(addresses.count / 4)))
+            throw ParseError(
+                offset: base + 20, field: p + ".NumberOfFunctions",
+                kind: .countTooLarge(count: Int64(functionCount), limit: Int64(addresses.count / 4)))
         }
-        let names = nameCount == 0 ? ByteView.empty : try image.bytes(
-            atRVA: addressOfNames, size: UInt32(clamping: UInt64(numberOfNames) * 4),
-            field: p + ".AddressOfNames", referencedAt: base + 32)
-        let ordinals = nameCount == 0 ? ByteView.empty : try image.bytes(
-            atRVA: addressOfNameOrdinals, size: UInt32(clamping: UInt64(numberOfNames) * 2),
-            field: p + ".AddressOfNameOrdinals", referencedAt: base + 36)
+        let names =
+            nameCount == 0
+            ? ByteView.empty
+            : try image.bytes(
+                atRVA: addressOfNames, size: UInt32(clamping: UInt64(numberOfNames) * 4),
+                field: p + ".AddressOfNames", referencedAt: base + 32)
+        let ordinals =
+            nameCount == 0
+            ? ByteView.empty
+            : try image.bytes(
+                atRVA: addressOfNameOrdinals, size: UInt32(clamping: UInt64(numberOfNames) * 2),
+                field: p + ".AddressOfNameOrdinals", referencedAt: base + 36)
         guard names.count / 4 >= nameCount, ordinals.count / 2 >= nameCount else {
-            throw ParseError(offset: base + 24, field: p + ".NumberOfNames",
-                             kind: .countTooLarge(count: Int64(nameCount), limit: Int64(min(names.count / 4, ordinals.count / 2))))
+            throw ParseError(
+                offset: base + 24, field: p + ".NumberOfNames",
+                kind: .countTooLarge(count: Int64(nameCount), limit: Int64(min(names.count / 4, ordinals.count / 2))))
         }
 
         var namesByIndex = [Int: [String]]()

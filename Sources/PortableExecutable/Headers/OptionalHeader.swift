@@ -236,7 +236,8 @@ public struct OptionalHeader: Sendable, Equatable {
         loaderFlags = try reader.read(UInt32.self, p + ".LoaderFlags")
         numberOfRvaAndSizes = try reader.read(UInt32.self, p + ".NumberOfRvaAndSizes")
         // The loader reads at most 16 directories and only those the header has room for.
-        let present = min(Int(min(numberOfRvaAndSizes, UInt32(Self.maximumDirectories))), reader.remaining / DataDirectory.byteSize)
+        let present = min(
+            Int(min(numberOfRvaAndSizes, UInt32(Self.maximumDirectories))), reader.remaining / DataDirectory.byteSize)
         var directories = [DataDirectory]()
         directories.reserveCapacity(present)
         for _ in 0..<present {

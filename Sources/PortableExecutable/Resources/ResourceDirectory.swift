@@ -30,9 +30,11 @@ public struct ResourceDirectoryTable: Sendable, Equatable {
         var reader = data.reader(at: offset)
         let p = "IMAGE_RESOURCE_DIRECTORY"
         guard data.contains(offset: offset, size: 16) else {
-            throw ParseError(offset: data.fileOffset &+ Int64(offset), field: p,
-                             kind: .outOfBounds(offset: data.fileOffset &+ Int64(offset), size: 16,
-                                                fileSize: data.fileOffset + Int64(data.count)))
+            throw ParseError(
+                offset: data.fileOffset &+ Int64(offset), field: p,
+                kind: .outOfBounds(
+                    offset: data.fileOffset &+ Int64(offset), size: 16,
+                    fileSize: data.fileOffset + Int64(data.count)))
         }
         characteristics = try reader.read(UInt32.self, p + ".Characteristics")
         timeDateStamp = try reader.read(UInt32.self, p + ".TimeDateStamp")

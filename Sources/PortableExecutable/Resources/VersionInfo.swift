@@ -94,8 +94,9 @@ public struct VersionInfo: Sendable, Equatable {
     public init(parsing data: ByteView) throws(ParseError) {
         let root = try VersionNode(parsing: data, at: 0, depth: 0)
         guard root.key == "VS_VERSION_INFO" else {
-            throw ParseError(offset: data.fileOffset + 6, field: "VS_VERSIONINFO.szKey",
-                             kind: .badSignature(expected: "VS_VERSION_INFO", found: root.key))
+            throw ParseError(
+                offset: data.fileOffset + 6, field: "VS_VERSIONINFO.szKey",
+                kind: .badSignature(expected: "VS_VERSION_INFO", found: root.key))
         }
         if root.value.count >= VSFixedFileInfo.size {
             var reader = root.value.reader()
@@ -154,8 +155,9 @@ struct VersionNode {
         let valueLength = Int(try data.load(UInt16.self, at: offset + 2, field: "VS_VERSIONINFO.wValueLength"))
         type = try data.load(UInt16.self, at: offset + 4, field: "VS_VERSIONINFO.wType")
         guard length >= 6 else {
-            throw ParseError(offset: data.fileOffset + Int64(offset), field: "VS_VERSIONINFO.wLength",
-                             kind: .invalidValue("length \(length) is shorter than the node header"))
+            throw ParseError(
+                offset: data.fileOffset + Int64(offset), field: "VS_VERSIONINFO.wLength",
+                kind: .invalidValue("length \(length) is shorter than the node header"))
         }
         // A node never extends past its parent; clip to the bytes present.
         let node = try data.slice(offset: offset, size: min(length, data.count - offset), field: "VS_VERSIONINFO")

@@ -54,8 +54,10 @@ public struct ARM64PackedUnwind: Sendable, Equatable {
         while index + 1 < intRegisters {
             let at = stored(16)
             if first {
-                prolog.append(index == 0 && saveSize <= 248 ? .saveR19R20PreIndexed(offset: saveSize)
-                    : .saveRegisterPairPreIndexed(first: UInt8(index), offset: saveSize))
+                prolog.append(
+                    index == 0 && saveSize <= 248
+                        ? .saveR19R20PreIndexed(offset: saveSize)
+                        : .saveRegisterPairPreIndexed(first: UInt8(index), offset: saveSize))
                 first = false
             } else {
                 prolog.append(.saveRegisterPair(first: UInt8(index), offset: at))
@@ -74,7 +76,8 @@ public struct ARM64PackedUnwind: Sendable, Equatable {
             first = false
         } else if cr == 1 {
             let at = stored(8)
-            prolog.append(first ? .saveRegisterPreIndexed(register: 11, offset: saveSize) : .saveRegister(register: 11, offset: at))
+            prolog.append(
+                first ? .saveRegisterPreIndexed(register: 11, offset: saveSize) : .saveRegister(register: 11, offset: at))
             first = false
         }
         var fpIndex: UInt32 = 0
@@ -82,12 +85,16 @@ public struct ARM64PackedUnwind: Sendable, Equatable {
             let pair = fpIndex + 1 < fpRegisters
             let at = stored(pair ? 16 : 8)
             if first {
-                prolog.append(pair ? .saveFPRegisterPairPreIndexed(first: UInt8(fpIndex), offset: saveSize)
-                    : .saveFPRegisterPreIndexed(register: UInt8(fpIndex), offset: saveSize))
+                prolog.append(
+                    pair
+                        ? .saveFPRegisterPairPreIndexed(first: UInt8(fpIndex), offset: saveSize)
+                        : .saveFPRegisterPreIndexed(register: UInt8(fpIndex), offset: saveSize))
                 first = false
             } else {
-                prolog.append(pair ? .saveFPRegisterPair(first: UInt8(fpIndex), offset: at)
-                    : .saveFPRegister(register: UInt8(fpIndex), offset: at))
+                prolog.append(
+                    pair
+                        ? .saveFPRegisterPair(first: UInt8(fpIndex), offset: at)
+                        : .saveFPRegister(register: UInt8(fpIndex), offset: at))
             }
             fpIndex += pair ? 2 : 1
         }

@@ -98,8 +98,9 @@ public struct ARM64UnwindCode: Sendable, Equatable {
             let first = bytes[index]
             let length = Self.length(startingWith: first)
             guard index + length <= bytes.count else {
-                throw ParseError(offset: fileOffset + Int64(index), field: "ARM64 unwind code",
-                                 kind: .truncated(needed: Int64(length), available: Int64(bytes.count - index)))
+                throw ParseError(
+                    offset: fileOffset + Int64(index), field: "ARM64 unwind code",
+                    kind: .truncated(needed: Int64(length), available: Int64(bytes.count - index)))
             }
             let b1 = length > 1 ? UInt32(bytes[index + 1]) : 0
             let x = UInt32(first)

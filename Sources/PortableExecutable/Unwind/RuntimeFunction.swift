@@ -95,7 +95,9 @@ extension PEImage {
                             ? "chain longer than \(Self.maximumUnwindChainDepth)" : "chain loops back to RVA 0x\(hex(address))"))
             }
             if address & 1 != 0 {
-                var reader = try bytes(atRVA: address & ~1, size: UInt32(RuntimeFunction.size), field: "RUNTIME_FUNCTION (indirect)").reader()
+                var reader = try bytes(
+                    atRVA: address & ~1, size: UInt32(RuntimeFunction.size), field: "RUNTIME_FUNCTION (indirect)"
+                ).reader()
                 address = try RuntimeFunction(parsing: &reader).unwindInfoAddress
                 continue
             }

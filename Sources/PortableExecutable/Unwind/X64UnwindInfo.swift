@@ -133,8 +133,9 @@ public struct X64UnwindInfo: Sendable, Equatable {
         var index = 0
         func operand(_ n: Int) throws(ParseError) -> UInt32 {
             guard index + n < slots.count else {
-                throw ParseError(offset: fileOffset + Int64(index * 2), field: "UNWIND_CODE.FrameOffset",
-                                 kind: .truncated(needed: Int64((n + 1) * 2), available: Int64((slots.count - index) * 2)))
+                throw ParseError(
+                    offset: fileOffset + Int64(index * 2), field: "UNWIND_CODE.FrameOffset",
+                    kind: .truncated(needed: Int64((n + 1) * 2), available: Int64((slots.count - index) * 2)))
             }
             return UInt32(slots[index + n])
         }
@@ -168,8 +169,9 @@ public struct X64UnwindInfo: Sendable, Equatable {
             case 9: operation = .saveXMM128(register: info, offset: try (operand(1) | operand(2) << 16)); used = 3
             case 10: operation = .pushMachineFrame(withErrorCode: info != 0); used = 1
             default:
-                throw ParseError(offset: fileOffset + Int64(index * 2), field: "UNWIND_CODE.UnwindOp",
-                                 kind: .invalidValue("unknown unwind operation \(op)"))
+                throw ParseError(
+                    offset: fileOffset + Int64(index * 2), field: "UNWIND_CODE.UnwindOp",
+                    kind: .invalidValue("unknown unwind operation \(op)"))
             }
             codes.append(X64UnwindCode(codeOffset: offset, operation: operation, rawOperation: op, slots: used))
             index += used

@@ -126,6 +126,9 @@ struct StructureText {
 
     private func emitChildren(of value: Any, indent: Int, into out: inout String) {
         for (index, child) in Mirror(reflecting: value).children.enumerated() {
+            // Fields a version of the structure does not have (MiscInfo's later versions) are left out.
+            let childMirror = Mirror(reflecting: child.value)
+            if childMirror.displayStyle == .optional, childMirror.children.isEmpty { continue }
             emit(child.value, label: child.label ?? "[\(index)]", indent: indent, into: &out)
         }
     }
