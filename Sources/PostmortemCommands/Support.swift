@@ -9,6 +9,8 @@ enum ExitStatus {
     static let malformedInput = ExitCode(1)
     /// Usage errors (bad flags or arguments).
     static let usage = ExitCode(2)
+    /// `match`: some module's binary was not found or did not match.
+    static let someModulesUnmatched = ExitCode(3)
 }
 
 /// Writes `text` to standard error.
