@@ -24,7 +24,8 @@ struct SafeFileNameTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         try Data("keep".utf8).write(to: outside)
-        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("x.dll").path, withDestinationPath: outside.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("x.dll").path, withDestinationPath: outside.path)
         let written = try SafeFileName.writeAtomically([1, 2, 3], folder: folder.path, name: #"..\x.dll"#)
         #expect(written == folder.appendingPathComponent("x.dll").path)
         #expect(try Data(contentsOf: outside) == Data("keep".utf8))

@@ -90,6 +90,10 @@ public struct ProcessResult: Sendable {
 /// Errors from running an external program.
 public struct ProcessFailure: Error, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Runs `executable` with `arguments`, feeding `input` on stdin, and collects its output.
