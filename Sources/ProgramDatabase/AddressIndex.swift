@@ -64,6 +64,14 @@ public struct PDBAddressIndex: Sendable {
         var end: UInt32
         var line: UInt32
         var file: Int32
+        var module: Int32
+    }
+
+    /// A section contribution in RVAs: which module's copy of the code the image holds.
+    struct Contribution: Sendable {
+        var start: UInt32
+        var end: UInt32
+        var module: Int
     }
 
     /// Functions sorted by start.
@@ -74,6 +82,7 @@ public struct PDBAddressIndex: Sendable {
     public private(set) var warnings: [String] = []
     var inlineSites: [InlineSite] = []
     var lines: [LineEntry] = []
+    var contributions: [Contribution] = []
     /// Unique source file names.
     public private(set) var files: [String] = []
     /// Per module: checksum offset → index in `files`.
@@ -112,6 +121,25 @@ public struct PDBAddressIndex: Sendable {
         do { types = try pdb.typeStream() } catch { warnings.append("TPI: \(error)") }
         var inlineeNames = [UInt32: String]()
         var fileIndex = [String: Int32]()
+        for contribution in pdb.dbi.sectionContributions where contribution.size > 0 {
+            guard let start = rva(section: contribution.section, offset: UInt32(bitPattern: contribution.offset)) else { continue }
+            let end = UInt32(min(UInt64(start) + UInt64(contribution.size), UInt64(UInt32.max)))
+            contributions.append(Contribution(start: start, end: end, module: Int(contribution.moduleIndex)))
+        }
+        contributions.sort { $0.start < $1.start }
+        // Cross-module id references need the exporting module's exports: read on demand, once.
+        var moduleByName = [String: Int]()
+        for module in pdb.modules where moduleByName[module.moduleName.lowercased()] == nil {
+            moduleByName[module.moduleName.lowercased()] = module.index
+        }
+        var exportsCache = [Int: [UInt32: UInt32]]()
+        let resolver = CrossScopeResolver { (name: String) -> [UInt32: UInt32] in
+            guard let index = moduleByName[name.lowercased()] else { return [:] }
+            if let known = exportsCache[index] { return known }
+            let exports = (try? pdb.moduleStream(pdb.modules[index])?.crossScopeExports()) ?? [:]
+            exportsCache[index] = exports ?? [:]
+            return exports ?? [:]
+        }
 
         for module in pdb.modules {
             moduleFileMaps.append([:])
@@ -128,7 +156,7 @@ public struct PDBAddressIndex: Sendable {
                 try raw.parse { _ throws(ParseError) in
                     try self.addModule(
                         stream, module: module.index, names: names, ids: ids, types: types,
-                        inlineeNames: &inlineeNames, fileIndex: &fileIndex)
+                        inlineeNames: &inlineeNames, fileIndex: &fileIndex, resolver: resolver)
                 }
             } catch {
                 warnings.append("module \(module.index) (\(module.moduleName)): \(error)")
@@ -187,12 +215,25 @@ public struct PDBAddressIndex: Sendable {
 
     private mutating func addModule(
         _ stream: ModuleSymbolStream, module: Int, names: PDBStringTable?, ids: TypeStream?, types: TypeStream?,
-        inlineeNames: inout [UInt32: String], fileIndex: inout [String: Int32]
+        inlineeNames: inout [UInt32: String], fileIndex: inout [String: Int32], resolver: CrossScopeResolver
     ) throws(ParseError) {
+        let imports = try stream.crossScopeImports()
+        // An inlinee with bit 31 set is an id of another module, named through this module's
+        // imports and that module's exports (seen in symbolic's crash.pdb, MSVC x86 with /GL).
+        func globalID(_ id: UInt32) -> UInt32? {
+            guard CrossScopeImport.isCrossScope(id) else { return id }
+            let entry = CrossScopeImport.importIndex(id)
+            let position = CrossScopeImport.idIndex(id)
+            guard entry < imports.count, position < imports[entry].ids.count,
+                let moduleName = names?.string(at: imports[entry].moduleNameOffset)
+            else { return nil }
+            return resolver.exports(moduleName)[imports[entry].ids[position]]
+        }
         var checksums = [UInt32: UInt32]()
         for entry in try stream.fileChecksums() { checksums[entry.position] = entry.nameOffset }
         var inlinees = [UInt32: InlineeSourceLine]()
         for entry in try stream.inlineeLines() where inlinees[entry.inlinee] == nil { inlinees[entry.inlinee] = entry }
+        var inlineeNamesHere = [UInt32: String]()
 
         // Line tables: each entry runs to the next entry of its fragment, the last to the fragment's end.
         for fragment in try stream.lineFragments() {
@@ -209,7 +250,7 @@ public struct PDBAddressIndex: Sendable {
                 let (start, overflow) = base.addingReportingOverflow(entry.offset)
                 guard !overflow else { continue }
                 let stop = UInt32(min(UInt64(base) + UInt64(end), UInt64(UInt32.max)))
-                lines.append(LineEntry(start: start, end: stop, line: entry.line, file: entry.file))
+                lines.append(LineEntry(start: start, end: stop, line: entry.line, file: entry.file, module: Int32(module)))
             }
         }
 
@@ -259,7 +300,16 @@ public struct PDBAddressIndex: Sendable {
                 let symbol = try InlineSiteSymbol(parsing: record.data, kind: kind)
                 let parent = scopes.last(where: { $0.site >= 0 })?.site ?? -1
                 let name: String
-                if let known = inlineeNames[symbol.inlinee] {
+                if CrossScopeImport.isCrossScope(symbol.inlinee) {
+                    // Local to this module: cached per module.
+                    if let known = inlineeNamesHere[symbol.inlinee] {
+                        name = known
+                    } else {
+                        name = globalID(symbol.inlinee).flatMap { ids?.inlineeName($0, types: types) }
+                            ?? "<inlinee 0x\(String(symbol.inlinee, radix: 16))>"
+                        inlineeNamesHere[symbol.inlinee] = name
+                    }
+                } else if let known = inlineeNames[symbol.inlinee] {
                     name = known
                 } else {
                     name = ids?.inlineeName(symbol.inlinee, types: types) ?? "<inlinee 0x\(String(symbol.inlinee, radix: 16))>"
@@ -299,8 +349,23 @@ public struct PDBAddressIndex: Sendable {
             let middle = (low + high) / 2
             if functions[middle].start <= rva { low = middle + 1 } else { high = middle }
         }
-        // Walk back over a few earlier starts in case functions overlap (thunks inside procedures).
+        // Identical functions folded by the linker (/OPT:ICF) share a start (CrashWithException.exe:
+        // the std::bad_alloc and std::bad_array_new_length destructors; crash.exe: _matherr and
+        // other one-instruction CRT stubs): the module whose section contribution holds the
+        // address wins, as in LLVM; without one, the first in module order.
         var index = low - 1
+        if index >= 0 {
+            let start = functions[index].start
+            var first = index
+            while first > 0, functions[first - 1].start == start { first -= 1 }
+            if first != index, let owner = contributingModule(rva) {
+                // Pick the copy from the module that contributed the code, as LLVM does.
+                index = (first...index).first { functions[$0].module == owner } ?? first
+            } else {
+                index = first
+            }
+        }
+        // Walk back over a few earlier starts in case functions overlap (thunks inside procedures).
         var steps = 0
         while index >= 0, steps < 8 {
             let candidate = functions[index]
@@ -311,7 +376,19 @@ public struct PDBAddressIndex: Sendable {
         return nil
     }
 
-    func line(at rva: UInt32) -> LineEntry? {
+    /// The module whose section contribution covers `rva`.
+    func contributingModule(_ rva: UInt32) -> Int? {
+        var low = 0
+        var high = contributions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if contributions[middle].start <= rva { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0, rva < contributions[low - 1].end else { return nil }
+        return contributions[low - 1].module
+    }
+
+    func line(at rva: UInt32, module: Int? = nil) -> LineEntry? {
         var low = 0
         var high = lines.count
         while low < high {
@@ -319,7 +396,14 @@ public struct PDBAddressIndex: Sendable {
             if lines[middle].start <= rva { low = middle + 1 } else { high = middle }
         }
         guard low > 0 else { return nil }
-        let entry = lines[low - 1]
+        var index = low - 1
+        // Folded functions repeat line entries at one address: the function's module wins, else the first.
+        let last = index
+        while index > 0, lines[index - 1].start == lines[index].start { index -= 1 }
+        if let module, index != last {
+            index = (index...last).first { lines[$0].module == Int32(module) } ?? index
+        }
+        let entry = lines[index]
         return rva < entry.end ? entry : nil
     }
 
@@ -334,8 +418,8 @@ public struct PDBAddressIndex: Sendable {
             guard let mapped = toSource.map(imageRVA) else { return nil }
             rva = mapped
         }
-        let line = self.line(at: rva)
         if let function = function(containing: rva) {
+            let line = self.line(at: rva, module: function.module)
             let offset = rva - function.start
             var chain = [Int]()
             for index in function.sites {
@@ -363,6 +447,7 @@ public struct PDBAddressIndex: Sendable {
                 functionOffset: offset, isPublicSymbol: false, file: line.flatMap { fileName($0.file) }, line: line?.line,
                 inlineFrames: frames, moduleIndex: function.module)
         }
+        let line = self.line(at: rva)
         // No procedure: the nearest public symbol at or below, within the same section.
         var low = 0
         var high = publics.count
@@ -380,4 +465,26 @@ public struct PDBAddressIndex: Sendable {
             functionOffset: rva - symbol.rva, isPublicSymbol: true, file: line.flatMap { fileName($0.file) }, line: line?.line,
             inlineFrames: [], moduleIndex: nil)
     }
+}
+
+extension PDBAddressIndex {
+    /// The image RVA of the first byte of every inline range, for tests and sampling.
+    public func inlineRangeStarts() -> [UInt32] {
+        var starts = [UInt32]()
+        for function in functions {
+            for index in function.sites {
+                for range in inlineSites[index].ranges {
+                    let (original, overflow) = function.start.addingReportingOverflow(range.start)
+                    guard !overflow else { continue }
+                    starts.append(fromSource?.map(original) ?? original)
+                }
+            }
+        }
+        return starts
+    }
+}
+
+/// Looks up another module's cross-scope exports by module name (on demand, cached by the caller).
+struct CrossScopeResolver {
+    let exports: (String) -> [UInt32: UInt32]
 }

@@ -120,7 +120,8 @@ public enum BinaryAnnotations {
     ///
     /// Each code-offset change starts a range at the new offset with the line and file in force;
     /// a range ends where the next starts, or after an explicit length (`ChangeCodeLength`,
-    /// which also moves the code offset past the range). A range still open at the end has no
+    /// which also moves the code offset past the range; `ChangeCodeLengthAndCodeOffset` does not).
+    /// A range still open at the end has no
     /// known end and is dropped, as LLVM and DIA do.
     public static func ranges(_ bytes: ByteView) throws(ParseError) -> [InlineRange] {
         var ranges = [InlineRange]()
@@ -162,9 +163,13 @@ public enum BinaryAnnotations {
             case .changeCodeLength:
                 close(length: UInt64(annotation.operand1))
             case .changeCodeLengthAndCodeOffset:
+                // Unlike ChangeCodeLength, this one leaves the code offset at the range's start
+                // (the next delta counts from there: MSVC's output in CrashWithException.pdb,
+                // and llvm-pdbutil's decoding of it, agree).
                 code += UInt64(annotation.operand2)
                 start(at: code)
                 close(length: UInt64(annotation.operand1))
+                code -= UInt64(annotation.operand1)
             case .changeLineOffset:
                 line += annotation.operand2
             case .changeFile:

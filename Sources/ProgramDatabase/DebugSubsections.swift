@@ -197,3 +197,50 @@ public struct InlineeSourceLine: Sendable, Equatable {
         return list
     }
 }
+
+/// One entry of `DEBUG_S_CROSSSCOPEIMPORTS`: ids this module uses from another module.
+public struct CrossScopeImport: Sendable, Equatable {
+    /// `externalModule`: the exporting module's name, an offset in `/names`.
+    public var moduleNameOffset: UInt32
+    /// The ids, local to the exporting module (`CrossScopeExport.local`).
+    public var ids: [UInt32]
+
+    /// Reads every entry of the subsection.
+    public static func list(parsing bytes: ByteView) throws(ParseError) -> [CrossScopeImport] {
+        var reader = bytes.reader()
+        var list = [CrossScopeImport]()
+        while reader.remaining >= 8 {
+            let name = try reader.read(UInt32.self, "CrossScopeImport.externalModule")
+            let count = Int(try reader.read(UInt32.self, "CrossScopeImport.count"))
+            let ids = try reader.readArray(UInt32.self, count: count, "CrossScopeImport.ids")
+            list.append(CrossScopeImport(moduleNameOffset: name, ids: ids))
+        }
+        return list
+    }
+
+    /// Whether an id in a module's symbols refers through the imports (bit 31 set): bits 20-30
+    /// pick the import entry, bits 0-19 the id in it (`CV_CrossScopeId` in microsoft-pdb's cvinfo.h).
+    public static func isCrossScope(_ id: UInt32) -> Bool { id & 0x8000_0000 != 0 }
+
+    /// The import entry an id names.
+    public static func importIndex(_ id: UInt32) -> Int { Int((id >> 20) & 0x7FF) }
+
+    /// The position in the entry's ids an id names.
+    public static func idIndex(_ id: UInt32) -> Int { Int(id & 0xF_FFFF) }
+}
+
+/// `DEBUG_S_CROSSSCOPEEXPORTS`: pairs of (id local to this module, id in the IPI stream).
+public enum CrossScopeExports {
+    /// Reads the pairs into a map from local id to global id.
+    public static func map(parsing bytes: ByteView) throws(ParseError) -> [UInt32: UInt32] {
+        var reader = bytes.reader()
+        try reader.checkCount(bytes.count / 8, elementSize: 8, "CrossScopeExport")
+        var map = [UInt32: UInt32]()
+        map.reserveCapacity(bytes.count / 8)
+        while reader.remaining >= 8 {
+            let local = try reader.read(UInt32.self, "CrossScopeExport.local")
+            map[local] = try reader.read(UInt32.self, "CrossScopeExport.global")
+        }
+        return map
+    }
+}

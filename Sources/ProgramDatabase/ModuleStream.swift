@@ -67,3 +67,23 @@ public struct ModuleSymbolStream: Sendable {
         return list
     }
 }
+
+extension ModuleSymbolStream {
+    /// The `DEBUG_S_CROSSSCOPEIMPORTS` entries.
+    public func crossScopeImports() throws(ParseError) -> [CrossScopeImport] {
+        var list = [CrossScopeImport]()
+        for subsection in subsections where subsection.kind == .crossScopeImports {
+            list += try CrossScopeImport.list(parsing: subsection.data)
+        }
+        return list
+    }
+
+    /// The `DEBUG_S_CROSSSCOPEEXPORTS` map from local ids to IPI ids.
+    public func crossScopeExports() throws(ParseError) -> [UInt32: UInt32] {
+        var map = [UInt32: UInt32]()
+        for subsection in subsections where subsection.kind == .crossScopeExports {
+            map.merge(try CrossScopeExports.map(parsing: subsection.data)) { first, _ in first }
+        }
+        return map
+    }
+}
