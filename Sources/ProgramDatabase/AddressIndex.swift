@@ -82,6 +82,9 @@ public struct PDBAddressIndex: Sendable {
     public private(set) var warnings: [String] = []
     var inlineSites: [InlineSite] = []
     var lines: [LineEntry] = []
+    /// The same entries per module, so that a function's line comes from its own module even
+    /// where folded functions of other modules have entries at nearby addresses.
+    var moduleLines: [[LineEntry]] = []
     var contributions: [Contribution] = []
     /// Unique source file names.
     public private(set) var files: [String] = []
@@ -164,6 +167,8 @@ public struct PDBAddressIndex: Sendable {
         }
         functions.sort { $0.start < $1.start }
         lines.sort { $0.start < $1.start }
+        moduleLines = Array(repeating: [], count: pdb.modules.count)
+        for entry in lines where Int(entry.module) < moduleLines.count { moduleLines[Int(entry.module)].append(entry) }
 
         do {
             var publics = [(rva: UInt32, name: String)]()
@@ -388,7 +393,19 @@ public struct PDBAddressIndex: Sendable {
         return contributions[low - 1].module
     }
 
+    /// The line entry covering `rva`: from `module`'s own line table when a function names it.
+    ///
+    /// Where several entries start at the covering address (folded functions of one module, or
+    /// a zero-length entry followed by the real one, which the fragment walk already dropped),
+    /// the first in module order wins.
     func line(at rva: UInt32, module: Int? = nil) -> LineEntry? {
+        if let module, module < moduleLines.count, !moduleLines[module].isEmpty {
+            return Self.covering(rva, in: moduleLines[module])
+        }
+        return Self.covering(rva, in: lines)
+    }
+
+    static func covering(_ rva: UInt32, in lines: [LineEntry]) -> LineEntry? {
         var low = 0
         var high = lines.count
         while low < high {
@@ -397,12 +414,7 @@ public struct PDBAddressIndex: Sendable {
         }
         guard low > 0 else { return nil }
         var index = low - 1
-        // Folded functions repeat line entries at one address: the function's module wins, else the first.
-        let last = index
         while index > 0, lines[index - 1].start == lines[index].start { index -= 1 }
-        if let module, index != last {
-            index = (index...last).first { lines[$0].module == Int32(module) } ?? index
-        }
         let entry = lines[index]
         return rva < entry.end ? entry : nil
     }

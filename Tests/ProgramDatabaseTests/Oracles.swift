@@ -72,7 +72,7 @@ enum PDBFixtures {
             ("dump_syms/test_data/windows/dump_syms_regtest64.exe", "dump_syms/test_data/windows/dump_syms_regtest64.pdb"),
             ("dump_syms/test_data/windows/basic32-min.dll", "dump_syms/test_data/windows/basic32-min.pdb"),
         ]
-        return pairs.map {
+        let withImages = pairs.map {
             ImagePair(
                 image: TestEnvironment.shared($0.0), pdb: TestEnvironment.shared($0.1),
                 // Both LLVM 14 and LLVM 21 crash naming crash.pdb's inline sites
@@ -80,7 +80,17 @@ enum PDBFixtures {
                 // there the symbolizer checks the outer frames and symbolic the inline ones.
                 symbolizer: LLVMTools.symbolizer, inlines: !$0.0.hasSuffix("/crash.exe"))
         }
+        // An empty image: written by the test from the PDB's section headers and identity.
+        return withImages + withoutImages.map { ImagePair(image: "", pdb: $0, symbolizer: LLVMTools.symbolizer, inlines: true) }
     }()
+
+    /// MSVC PDBs that come without their image; the tests write a header-only image for them.
+    static let withoutImages: [String] = [
+        "kdlibcpp/kdlib/tests/dumps/targetapp_stacktest_x64_release/targetapp.pdb",
+        "kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_amd64/targetapp.pdb",
+        "kdlibcpp/kdlib/tests/dumps/targetapp_test_cv_allreg_i386/targetapp.pdb",
+        "breakpad/src/tools/windows/dump_syms/testdata/dump_syms_regtest.pdb",
+    ].map { TestEnvironment.shared($0) }
 
     struct ImagePair: Sendable, CustomTestStringConvertible {
         var image: String
@@ -89,7 +99,9 @@ enum PDBFixtures {
         var symbolizer: String
         /// Whether the symbolizer can be asked for inline frames on this image.
         var inlines: Bool
-        var testDescription: String { URL(fileURLWithPath: image).lastPathComponent }
+        var testDescription: String {
+            image.isEmpty ? PDBFixtures.name(pdb) : URL(fileURLWithPath: image).lastPathComponent
+        }
     }
 
     static func name(_ path: String) -> String {

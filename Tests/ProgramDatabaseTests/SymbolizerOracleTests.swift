@@ -167,7 +167,8 @@ struct SymbolizerOracleTests {
         #expect(index.warnings.isEmpty, "\(index.warnings)")
         let addresses = Self.sampleAddresses(index)
         #expect(addresses.count > 10)
-        let answers = try Self.symbolize(pair.symbolizer, image: pair.image, addresses: addresses, functions: "short", inlines: pair.inlines)
+        let image = pair.image.isEmpty ? try SyntheticImage.write(for: pair.pdb, pdb: pdb) : pair.image
+        let answers = try Self.symbolize(pair.symbolizer, image: image, addresses: addresses, functions: "short", inlines: pair.inlines)
         try #require(answers.count == addresses.count)
         var differences = [(address: UInt32, ours: PDBSourceLocation?, llvm: SymbolizerAnswer)]()
         var inlined = 0
@@ -186,6 +187,9 @@ struct SymbolizerOracleTests {
         var unarbitrated = 0
         var sharedAddress = 0
         let lineTable = differences.isEmpty ? [:] : try Self.lineTable(pdb: pair.pdb)
+        var lineStarts = [UInt16: [UInt32]]()
+        for key in lineTable.keys { lineStarts[key.segment, default: []].append(key.offset) }
+        for segment in lineStarts.keys { lineStarts[segment]?.sort() }
         for (difference, frames) in zip(differences, symbolic) where !Self.agrees(difference.ours, symbolic: frames) {
             // symbolic drops inline frames of functions that have no line records of their own
             // (compiler-generated destructors), so it cannot settle those. There llvm-symbolizer
@@ -197,14 +201,16 @@ struct SymbolizerOracleTests {
                 unarbitrated += 1
                 continue
             }
-            // Several line entries at one address (the first has no length): LLVM answers with
-            // the first, DIA (Breakpad's dump_syms .sym files: `1000 0 51` then `1000 5 52`) and
-            // we with the last. Accept when llvm-pdbutil lists both lines at this very address
-            // and the function agrees.
+            // Several line entries at the address that covers this one: a zero-length entry then
+            // the real one (LLVM answers with the first, DIA, as Breakpad's dump_syms .sym files
+            // show with `1000 0 51` then `1000 5 52`, and we with the last), or functions folded
+            // within one module (each tool picks its own). Accept when llvm-pdbutil lists both
+            // lines at that address and the function agrees.
             if let ours = difference.ours, let theirs = difference.llvm.Symbol.last, ours.inlineFrames.isEmpty,
                 difference.llvm.Symbol.count == 1, theirs.FunctionName == ours.function, let line = ours.line,
                 let place = index.sectionOffset(rva: difference.address),
-                let entries = lineTable[LineKey(segment: place.section, offset: place.offset)], entries.count > 1,
+                let covering = lineStarts[place.section]?.last(where: { $0 <= place.offset }),
+                let entries = lineTable[LineKey(segment: place.section, offset: covering)], entries.count > 1,
                 entries.contains(where: { $0.line == Int(line) && $0.file == ours.file }),
                 entries.contains(where: { $0.line == theirs.Line && $0.file == theirs.FileName })
             {
