@@ -230,4 +230,31 @@ struct SymbolizerOracleTests {
         let summary = mismatches.prefix(12).joined(separator: "\n")
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(addresses.count) differ from both:\n\(summary)")
     }
+
+    @Test("addresses no procedure covers fall back to the public symbol, as llvm-symbolizer's linkage names do", arguments: PDBFixtures.imagePairs)
+    func publics(pair: PDBFixtures.ImagePair) throws {
+        let pdb = try PDBFile(path: pair.pdb)
+        let index = try PDBAddressIndex(pdb)
+        // Each public symbol's address and the byte after it, where no procedure or thunk covers them.
+        var addresses = [UInt32]()
+        for symbol in index.publics where index.lookup(rva: symbol.rva)?.isPublicSymbol == true {
+            addresses.append(symbol.rva)
+            addresses.append(symbol.rva + 1)
+        }
+        addresses = Array(Set(addresses)).sorted()
+        guard !addresses.isEmpty else { return }
+        let image = pair.image.isEmpty ? try SyntheticImage.write(for: pair.pdb, pdb: pdb) : pair.image
+        let answers = try Self.symbolize(pair.symbolizer, image: image, addresses: addresses, functions: "linkage", inlines: false)
+        try #require(answers.count == addresses.count)
+        var differences = [String]()
+        for (address, answer) in zip(addresses, answers) {
+            let ours = index.lookup(rva: address)
+            if ours?.function != answer.Symbol.first?.FunctionName {
+                differences.append("0x\(String(address, radix: 16)): ours \(ours?.function ?? "-"), llvm-symbolizer \(answer.Symbol.first?.FunctionName ?? "-")")
+            }
+        }
+        print("[oracle] \(pair.testDescription): \(addresses.count) addresses outside procedures, \(differences.count) differ")
+        let summary = differences.prefix(8).joined(separator: "\n")
+        #expect(differences.isEmpty, "\(differences.count) of \(addresses.count) differ:\n\(summary)")
+    }
 }
