@@ -63,6 +63,12 @@ public struct LineFragment: Sendable, Equatable {
         public var columnStart: UInt16?
         /// `offColumnEnd`, when the fragment has columns.
         public var columnEnd: UInt16?
+
+        /// The compiler's marker lines: 0xF00F00 "never step into" and 0xFEEFEE "always step
+        /// into" (cvinfo.h). Lookups report them as written, as DIA (Breakpad's crash.sym has
+        /// `2d56 5 15732480`) and llvm-symbolizer do.
+        public static let neverStepIntoLine: UInt32 = 0xF0_0F00
+        public static let alwaysStepIntoLine: UInt32 = 0xFE_EFEE
     }
 
     /// `CV_DebugSLinesFileBlockHeader_t` (12 bytes) and its lines.
