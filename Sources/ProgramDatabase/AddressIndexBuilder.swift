@@ -48,17 +48,12 @@ extension PDBAddressIndex {
 
         for module in pdb.modules {
             moduleFileMaps.append([:])
-            let stream: ModuleSymbolStream
+            guard module.hasSymbolStream else { continue }
             do {
-                guard let decoded = try pdb.moduleStream(module) else { continue }
-                stream = decoded
-            } catch {
-                warnings.append("module \(module.index) (\(module.moduleName)): \(error)")
-                continue
-            }
-            guard let raw = try? pdb.stream(Int(module.moduleSymStream)) else { continue }
-            do {
-                try raw.parse { _ throws(ParseError) in
+                // One copy of the stream serves decoding and the walk; errors get file offsets.
+                guard let raw = try pdb.stream(Int(module.moduleSymStream)) else { continue }
+                try raw.parse { view throws(ParseError) in
+                    let stream = try ModuleSymbolStream(parsing: view, module: module)
                     try self.addModule(
                         stream, module: module.index, names: names, ids: ids, types: types,
                         inlineeNames: &inlineeNames, fileIndex: &fileIndex, resolver: resolver)
