@@ -10,7 +10,9 @@ import ProgramDatabase
     _ = try? pdb.stringTable()
     _ = try? pdb.typeStream()
     if let ids = try? pdb.idStream() {
-        for offset in 0..<min(ids.offsets.count, 64) { _ = ids.inlineeName(ids.header.typeIndexBegin + UInt32(offset), types: nil) }
+        for offset in 0..<min(ids.offsets.count, 64) {
+            _ = ids.inlineeName(ids.header.typeIndexBegin + UInt32(offset), types: nil)
+        }
     }
     _ = try? pdb.sectionHeaders()
     _ = try? pdb.originalSectionHeaders()

@@ -27,7 +27,9 @@ extension PDBAddressIndex {
         var inlineeNames = [UInt32: String]()
         var fileIndex = [String: Int32]()
         for contribution in pdb.dbi.sectionContributions where contribution.size > 0 {
-            guard let start = rva(section: contribution.section, offset: UInt32(bitPattern: contribution.offset)) else { continue }
+            guard let start = rva(section: contribution.section, offset: UInt32(bitPattern: contribution.offset)) else {
+                continue
+            }
             let end = UInt32(min(UInt64(start) + UInt64(contribution.size), UInt64(UInt32.max)))
             contributions.append(Contribution(start: start, end: end, module: Int(contribution.moduleIndex)))
         }
@@ -127,7 +129,8 @@ extension PDBAddressIndex {
             guard let base = rva(section: fragment.segment, offset: fragment.offset) else { continue }
             var entries = [(offset: UInt32, line: UInt32, file: Int32)]()
             for block in fragment.blocks {
-                let file = fileID(block.fileChecksumOffset, module: module, checksums: checksums, names: names, fileIndex: &fileIndex)
+                let file = fileID(
+                    block.fileChecksumOffset, module: module, checksums: checksums, names: names, fileIndex: &fileIndex)
                 for entry in block.entries { entries.append((entry.offset, entry.line, file)) }
             }
             entries.sort { $0.offset < $1.offset }
@@ -192,7 +195,8 @@ extension PDBAddressIndex {
                     if let known = inlineeNamesHere[symbol.inlinee] {
                         name = known
                     } else {
-                        name = globalID(symbol.inlinee).flatMap { ids?.inlineeName($0, types: types) }
+                        name =
+                            globalID(symbol.inlinee).flatMap { ids?.inlineeName($0, types: types) }
                             ?? "<inlinee 0x\(String(symbol.inlinee, radix: 16))>"
                         inlineeNamesHere[symbol.inlinee] = name
                     }

@@ -156,7 +156,8 @@ public struct OMAPEntry: Sendable, Equatable {
     /// Reads a whole OMAP stream.
     public static func list(parsing bytes: ByteView) throws(ParseError) -> [OMAPEntry] {
         try fixedRecords(bytes, size: 8, field: "OMAP stream") { (reader: inout ByteReader) throws(ParseError) in
-            OMAPEntry(source: try reader.read(UInt32.self, "OMAP_DATA.rva"), target: try reader.read(UInt32.self, "OMAP_DATA.rvaTo"))
+            OMAPEntry(
+                source: try reader.read(UInt32.self, "OMAP_DATA.rva"), target: try reader.read(UInt32.self, "OMAP_DATA.rvaTo"))
         }
     }
 }

@@ -127,7 +127,8 @@ public struct SymbolRecordStream: Sendable {
         }
         var iterator = SymbolRecordIterator(bytes.suffix(from: Int(offset)), base: Int(offset))
         guard let record = try iterator.next() else {
-            throw ParseError(offset: bytes.fileOffset + Int64(offset), field: "symbol record", kind: .truncated(needed: 4, available: 0))
+            throw ParseError(
+                offset: bytes.fileOffset + Int64(offset), field: "symbol record", kind: .truncated(needed: 4, available: 0))
         }
         return record
     }

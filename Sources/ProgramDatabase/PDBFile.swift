@@ -85,7 +85,8 @@ public struct PDBFile: Sendable {
 
     /// The section headers before OMAP reordering (`SectionHdrOrig`), empty when the image was not reordered.
     public func originalSectionHeaders() throws(ParseError) -> [PDBSectionHeader] {
-        try decode(dbi.debugStreams.originalSectionHeaders) { view throws(ParseError) in try PDBSectionHeader.list(parsing: view) } ?? []
+        try decode(dbi.debugStreams.originalSectionHeaders) { view throws(ParseError) in try PDBSectionHeader.list(parsing: view)
+        } ?? []
     }
 
     /// `FPO_DATA` records.

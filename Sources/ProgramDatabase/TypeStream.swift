@@ -102,7 +102,8 @@ public struct TypeStream: Sendable {
         guard header.typeIndexBegin <= header.typeIndexEnd else {
             throw ParseError(
                 offset: bytes.fileOffset + 8, field: "TpiStreamHeader.TypeIndexBegin",
-                kind: .invalidValue("begin 0x\(String(header.typeIndexBegin, radix: 16)) after end 0x\(String(header.typeIndexEnd, radix: 16))"))
+                kind: .invalidValue(
+                    "begin 0x\(String(header.typeIndexBegin, radix: 16)) after end 0x\(String(header.typeIndexEnd, radix: 16))"))
         }
         let expected = Int(header.typeIndexEnd - header.typeIndexBegin)
         // Each record takes at least 4 bytes: the count is checked before the array grows.
@@ -181,7 +182,8 @@ public struct TypeStream: Sendable {
         case 0x8007: size = 10  // LF_REAL80
         case 0x8008, 0x8017, 0x8018: size = 16  // LF_REAL128, LF_OCTWORD, LF_UOCTWORD
         default:
-            throw ParseError(offset: reader.fileOffset - 2, field: "numeric leaf", kind: .invalidValue("0x" + String(leaf, radix: 16)))
+            throw ParseError(
+                offset: reader.fileOffset - 2, field: "numeric leaf", kind: .invalidValue("0x" + String(leaf, radix: 16)))
         }
         try reader.skip(size, "numeric leaf value")
     }

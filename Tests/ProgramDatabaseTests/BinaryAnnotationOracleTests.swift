@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Inline-site binary annotations decoded op by op as `llvm-pdbutil dump -symbols` decodes them.
 @Suite("inline site annotations agree with llvm-pdbutil")
@@ -102,7 +102,8 @@ struct BinaryAnnotationOracleTests {
                 seen += 1
                 let theirs = expected[SiteKey(module: module.index, offset: record.offset)]
                 if ours != theirs {
-                    differences.append("module \(module.index) record \(record.offset): ours \(ours), llvm-pdbutil \(theirs ?? [])")
+                    differences.append(
+                        "module \(module.index) record \(record.offset): ours \(ours), llvm-pdbutil \(theirs ?? [])")
                 }
             }
         }

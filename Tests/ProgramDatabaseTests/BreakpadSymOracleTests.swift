@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Lookups against the `.sym` files Breakpad's `dump_syms.exe` (DIA, Microsoft's own PDB reader)
 /// wrote for its test PDBs, including the OMAP-reordered ones: every line record's address must
@@ -74,7 +74,9 @@ struct BreakpadSymOracleTests {
                 continue
             }
         }
-        print("[oracle] \(name).sym: \(records.count) line records, OMAP \(try pdb.omapToSource() != nil), \(differences.count) differ")
+        print(
+            "[oracle] \(name).sym: \(records.count) line records, OMAP \(try pdb.omapToSource() != nil), \(differences.count) differ"
+        )
         let summary = differences.prefix(8).joined(separator: "\n")
         #expect(differences.isEmpty, "\(differences.count) of \(records.count) differ:\n\(summary)")
     }

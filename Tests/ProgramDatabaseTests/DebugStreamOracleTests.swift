@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Section headers, FPO and new-FPO records, and global symbols against `llvm-pdbutil`.
 @Suite("debug streams and globals agree with llvm-pdbutil")
@@ -17,7 +17,8 @@ struct DebugStreamOracleTests {
         func flush() {
             if let name = current["name"], let size = UInt32(current["virtual size"] ?? "", radix: 16),
                 let address = UInt32(current["virtual address"] ?? "", radix: 16),
-                let raw = UInt32(current["size of raw data"] ?? "", radix: 16), let flags = UInt32(current["flags"] ?? "", radix: 16)
+                let raw = UInt32(current["size of raw data"] ?? "", radix: 16),
+                let flags = UInt32(current["flags"] ?? "", radix: 16)
             {
                 expected.append((name, size, address, raw, flags))
             }
@@ -39,7 +40,9 @@ struct DebugStreamOracleTests {
             } else if let space = line.firstIndex(of: " ") {
                 let value = String(line[..<space])
                 let key = String(line[line.index(after: space)...])
-                if ["name", "virtual size", "virtual address", "size of raw data", "flags"].contains(key) { current[key] = value }
+                if ["name", "virtual size", "virtual address", "size of raw data", "flags"].contains(key) {
+                    current[key] = value
+                }
             }
         }
         if inFirstBlock { flush() }
@@ -101,7 +104,9 @@ struct DebugStreamOracleTests {
             }
         }
         #expect(programsDiffer == 0)
-        if !old.isEmpty || !new.isEmpty { print("[oracle] \(PDBFixtures.name(path)): \(old.count) FPO, \(new.count) FRAMEDATA records") }
+        if !old.isEmpty || !new.isEmpty {
+            print("[oracle] \(PDBFixtures.name(path)): \(old.count) FPO, \(new.count) FRAMEDATA records")
+        }
     }
 
     @Test("global symbols: record offsets, kinds and names", arguments: PDBFixtures.msf)
@@ -146,6 +151,8 @@ struct DebugStreamOracleTests {
         let decodedKinds = ["S_PROCREF", "S_LPROCREF", "S_GDATA32", "S_LDATA32", "S_GTHREAD32", "S_LTHREAD32", "S_PUB32"]
         let comparable = expected.filter { entry in decodedKinds.contains { entry.split(separator: " ")[1] == $0 } }
         #expect(symbols.count == expected.count)
-        #expect(ours == comparable, "missing \(comparable.subtracting(ours).prefix(3)), extra \(ours.subtracting(comparable).prefix(3))")
+        #expect(
+            ours == comparable,
+            "missing \(comparable.subtracting(ours).prefix(3)), extra \(ours.subtracting(comparable).prefix(3))")
     }
 }

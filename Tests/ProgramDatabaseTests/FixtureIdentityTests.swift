@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Values the fixtures' own repositories state (see each folder's EXPECTED.md).
 @Suite("PDB identities stated by the fixtures' repositories")
@@ -22,7 +22,8 @@ struct FixtureIdentityTests {
 
     @Test("symbolic's CrashWithException.pdb and the lld-written symbol store keys")
     func debugIdentifiers() throws {
-        let crash = try PDBFile(path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.pdb"))
+        let crash = try PDBFile(
+            path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/CrashWithException.pdb"))
         #expect(crash.debugIdentifier == "F535C5FB2AE84BB8AA206C30BE566C5A1")
         // The symstore package filed the generated PDBs under these keys.
         let fixture = try PDBFile(path: TestEnvironment.shared("generated/pe/x64/fixture.pdb"))

@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Damaged files give ParseErrors with offsets, never a trap, a hang or a huge allocation.
 @Suite("malformed PDBs")

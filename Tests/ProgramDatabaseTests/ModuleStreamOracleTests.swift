@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Module symbol streams and their C13 line tables against `llvm-pdbutil dump -symbols` and `-l`.
 @Suite("module streams agree with llvm-pdbutil")
@@ -105,11 +105,14 @@ struct ModuleStreamOracleTests {
         var differences = [String]()
         let onlyOurs = Set(ours.keys).subtracting(expected.keys).map { "\($0.segment):\(String($0.offset, radix: 16))" }
         let onlyTheirs = Set(expected.keys).subtracting(ours.keys).map { "\($0.segment):\(String($0.offset, radix: 16))" }
-        #expect(onlyOurs.isEmpty && onlyTheirs.isEmpty, "only ours \(onlyOurs.prefix(4)), only llvm-pdbutil \(onlyTheirs.prefix(4))")
+        #expect(
+            onlyOurs.isEmpty && onlyTheirs.isEmpty, "only ours \(onlyOurs.prefix(4)), only llvm-pdbutil \(onlyTheirs.prefix(4))")
         for (key, entries) in expected {
             let mine = (ours[key] ?? []).map { "\($0.file):\($0.line)" }.sorted()
             let theirs = entries.map { "\($0.file):\($0.line)" }.sorted()
-            if mine != theirs { differences.append("\(key.segment):\(String(key.offset, radix: 16)) ours \(mine) llvm-pdbutil \(theirs)") }
+            if mine != theirs {
+                differences.append("\(key.segment):\(String(key.offset, radix: 16)) ours \(mine) llvm-pdbutil \(theirs)")
+            }
         }
         #expect(differences.isEmpty, "\(differences.count) differ, first: \(differences.first ?? "")")
         if count > 0 { print("[oracle] \(PDBFixtures.name(path)): \(count) line entries") }

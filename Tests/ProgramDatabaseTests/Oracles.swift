@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 
 /// The LLVM tools the PDB tests compare against. A missing tool fails the test that needs it.
 enum LLVMTools {
@@ -109,5 +110,3 @@ enum PDBFixtures {
         return parts.suffix(2).joined(separator: "/")
     }
 }
-
-import Testing

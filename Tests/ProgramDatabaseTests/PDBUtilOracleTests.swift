@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Identity, modules and public symbols of every MSF PDB in the fixtures against `llvm-pdbutil`.
 @Suite("PDB streams agree with llvm-pdbutil")

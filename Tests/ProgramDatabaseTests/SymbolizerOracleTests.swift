@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 /// Address lookups against `llvm-symbolizer --inlines` on images whose PDB sits beside them.
 @Suite("address lookups agree with llvm-symbolizer")
@@ -25,7 +25,8 @@ struct SymbolizerOracleTests {
         let result = try runProcess(
             symbolizer,
             [
-                "--obj=" + image, inlines ? "--inlines" : "--no-inlines", "--relative-address", "--output-style=JSON", "--functions=" + functions,
+                "--obj=" + image, inlines ? "--inlines" : "--no-inlines", "--relative-address", "--output-style=JSON",
+                "--functions=" + functions,
                 "--no-demangle",
             ],
             input: Data(input.utf8))
@@ -67,7 +68,11 @@ struct SymbolizerOracleTests {
         case number(Int)
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Int.self) { self = .number(number) } else { self = .text(try container.decode(String.self)) }
+            if let number = try? container.decode(Int.self) {
+                self = .number(number)
+            } else {
+                self = .text(try container.decode(String.self))
+            }
         }
         var text: String { if case .text(let value) = self { value } else { "" } }
         var number: Int { if case .number(let value) = self { value } else { 0 } }
@@ -179,7 +184,8 @@ struct SymbolizerOracleTests {
         let addresses = Self.sampleAddresses(index)
         #expect(addresses.count > 10)
         let image = pair.image.isEmpty ? try SyntheticImage.write(for: pair.pdb, pdb: pdb) : pair.image
-        let answers = try Self.symbolize(pair.symbolizer, image: image, addresses: addresses, functions: "short", inlines: pair.inlines)
+        let answers = try Self.symbolize(
+            pair.symbolizer, image: image, addresses: addresses, functions: "short", inlines: pair.inlines)
         try #require(answers.count == addresses.count)
         var differences = [(address: UInt32, ours: PDBSourceLocation?, llvm: SymbolizerAnswer)]()
         var inlined = 0
@@ -237,12 +243,15 @@ struct SymbolizerOracleTests {
                 + "\(addresses.count - differences.count) as llvm-symbolizer, "
                 + "\(differences.count - mismatches.count - unarbitrated - sharedAddress) as symbolic only, "
                 + "\(sharedAddress) at an address with several line entries, "
-                + "\(unarbitrated) inline frames in a function without lines (same function as both), \(mismatches.count) as neither")
+                + "\(unarbitrated) inline frames in a function without lines (same function as both), \(mismatches.count) as neither"
+        )
         let summary = mismatches.prefix(12).joined(separator: "\n")
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(addresses.count) differ from both:\n\(summary)")
     }
 
-    @Test("addresses no procedure covers fall back to the public symbol, as llvm-symbolizer's linkage names do", arguments: PDBFixtures.imagePairs)
+    @Test(
+        "addresses no procedure covers fall back to the public symbol, as llvm-symbolizer's linkage names do",
+        arguments: PDBFixtures.imagePairs)
     func publics(pair: PDBFixtures.ImagePair) throws {
         let pdb = try PDBFile(path: pair.pdb)
         let index = try PDBAddressIndex(pdb)
@@ -255,13 +264,16 @@ struct SymbolizerOracleTests {
         addresses = Array(Set(addresses)).sorted()
         guard !addresses.isEmpty else { return }
         let image = pair.image.isEmpty ? try SyntheticImage.write(for: pair.pdb, pdb: pdb) : pair.image
-        let answers = try Self.symbolize(pair.symbolizer, image: image, addresses: addresses, functions: "linkage", inlines: false)
+        let answers = try Self.symbolize(
+            pair.symbolizer, image: image, addresses: addresses, functions: "linkage", inlines: false)
         try #require(answers.count == addresses.count)
         var differences = [String]()
         for (address, answer) in zip(addresses, answers) {
             let ours = index.lookup(rva: address)
             if ours?.function != answer.Symbol.first?.FunctionName {
-                differences.append("0x\(String(address, radix: 16)): ours \(ours?.function ?? "-"), llvm-symbolizer \(answer.Symbol.first?.FunctionName ?? "-")")
+                differences.append(
+                    "0x\(String(address, radix: 16)): ours \(ours?.function ?? "-"), llvm-symbolizer \(answer.Symbol.first?.FunctionName ?? "-")"
+                )
             }
         }
         print("[oracle] \(pair.testDescription): \(addresses.count) addresses outside procedures, \(differences.count) differ")

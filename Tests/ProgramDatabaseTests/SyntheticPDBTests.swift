@@ -1,8 +1,8 @@
 import BinaryReading
 import Foundation
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 @Suite("PDBFile on synthetic files")
 struct SyntheticPDBTests {
