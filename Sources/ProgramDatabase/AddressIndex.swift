@@ -26,6 +26,8 @@ public struct PDBSourceLocation: Sendable, Equatable {
     public var file: String?
     /// The outermost function's line at this address (for inlined code, the call site).
     public var line: UInt32?
+    /// The line entry's start column, when the module's line table has columns.
+    public var column: UInt16?
     /// Inlined calls at the address, innermost first.
     public var inlineFrames: [PDBInlineFrame]
     /// Index of the module whose symbols describe the address.
@@ -47,6 +49,8 @@ public struct PDBAddressIndex: Sendable {
         var sites: Range<Int>
         /// Whether it is an `S_THUNK32` rather than a procedure.
         public var isThunk: Bool
+        /// The procedure's `S_FRAMEPROC`: frame size, saved registers, frame pointer registers.
+        public var frame: FrameProcSymbol? = nil
     }
 
     struct InlineSite: Sendable {
@@ -65,6 +69,7 @@ public struct PDBAddressIndex: Sendable {
         var line: UInt32
         var file: Int32
         var module: Int32
+        var column: UInt16?
     }
 
     /// A section contribution in RVAs: which module's copy of the code the image holds.
@@ -226,6 +231,7 @@ public struct PDBAddressIndex: Sendable {
             return PDBSourceLocation(
                 rva: imageRVA, function: function.name, functionRVA: fromSource?.map(function.start) ?? function.start,
                 functionOffset: offset, isPublicSymbol: false, file: line.flatMap { fileName($0.file) }, line: line?.line,
+                column: line?.column,
                 inlineFrames: frames, moduleIndex: function.module)
         }
         let line = self.line(at: rva)
@@ -244,6 +250,7 @@ public struct PDBAddressIndex: Sendable {
         return PDBSourceLocation(
             rva: imageRVA, function: symbol.name, functionRVA: fromSource?.map(symbol.rva) ?? symbol.rva,
             functionOffset: rva - symbol.rva, isPublicSymbol: true, file: line.flatMap { fileName($0.file) }, line: line?.line,
+            column: line?.column,
             inlineFrames: [], moduleIndex: nil)
     }
 }

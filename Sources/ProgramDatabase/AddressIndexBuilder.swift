@@ -127,11 +127,11 @@ extension PDBAddressIndex {
         // Line tables: each entry runs to the next entry of its fragment, the last to the fragment's end.
         for fragment in try stream.lineFragments() {
             guard let base = rva(section: fragment.segment, offset: fragment.offset) else { continue }
-            var entries = [(offset: UInt32, line: UInt32, file: Int32)]()
+            var entries = [(offset: UInt32, line: UInt32, file: Int32, column: UInt16?)]()
             for block in fragment.blocks {
                 let file = fileID(
                     block.fileChecksumOffset, module: module, checksums: checksums, names: names, fileIndex: &fileIndex)
-                for entry in block.entries { entries.append((entry.offset, entry.line, file)) }
+                for entry in block.entries { entries.append((entry.offset, entry.line, file, entry.columnStart)) }
             }
             entries.sort { $0.offset < $1.offset }
             for (position, entry) in entries.enumerated() {
@@ -140,7 +140,10 @@ extension PDBAddressIndex {
                 let (start, overflow) = base.addingReportingOverflow(entry.offset)
                 guard !overflow else { continue }
                 let stop = UInt32(min(UInt64(base) + UInt64(end), UInt64(UInt32.max)))
-                lines.append(LineEntry(start: start, end: stop, line: entry.line, file: entry.file, module: Int32(module)))
+                lines.append(
+                    LineEntry(
+                        start: start, end: stop, line: entry.line, file: entry.file, module: Int32(module),
+                        column: entry.column))
             }
         }
 
@@ -157,6 +160,11 @@ extension PDBAddressIndex {
                         current = nil
                     }
                 }
+                continue
+            }
+            // The procedure's frame record sits directly in its scope.
+            if kind == .frameProc, scopes.count == 1, let open = current, functions[open].frame == nil {
+                functions[open].frame = try FrameProcSymbol(parsing: record.data)
                 continue
             }
             guard kind.opensScope else { continue }

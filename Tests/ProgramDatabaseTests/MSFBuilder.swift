@@ -188,6 +188,15 @@ enum SymbolBytes {
         return record(0x1103, data)
     }
 
+    /// `S_FRAMEPROC` with a frame of `size` bytes.
+    static func frameProc(size: UInt32) -> [UInt8] {
+        var data = [UInt8]()
+        for value in [size, 0, 0, 8, 0] as [UInt32] { data.append32(value) }
+        data.append16(0)
+        data.append32(0x0001_4000)
+        return record(0x1012, data)
+    }
+
     /// `S_END`.
     static let end = record(0x0006, [])
 }

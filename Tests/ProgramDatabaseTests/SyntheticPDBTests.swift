@@ -49,7 +49,8 @@ struct SyntheticPDBTests {
     @Test("procedures are found by any address inside them, not past their end")
     func procedures() throws {
         let symbols =
-            SymbolBytes.procedure("first", offset: 0x10, length: 0x20) + SymbolBytes.block(offset: 0x14, length: 4)
+            SymbolBytes.procedure("first", offset: 0x10, length: 0x20) + SymbolBytes.frameProc(size: 0x28)
+            + SymbolBytes.block(offset: 0x14, length: 4)
             + SymbolBytes.end + SymbolBytes.end + SymbolBytes.procedure("second", offset: 0x40, length: 0x8) + SymbolBytes.end
         let pdb = try Self.open(MSFBuilder.pdb(modules: [("a.obj", symbols, [])]))
         let index = try PDBAddressIndex(pdb)
@@ -59,6 +60,8 @@ struct SyntheticPDBTests {
         #expect(index.lookup(rva: 0x1030) == nil)
         #expect(index.lookup(rva: 0x1047)?.function == "second")
         #expect(index.lookup(rva: 0x1048) == nil)
+        #expect(index.functions.map { $0.frame?.frameSize } == [0x28, nil])
+        #expect(index.functions.first?.frame?.savedRegistersSize == 8)
     }
 
     @Test("OMAP tables map through the last entry at or below, 0 targets are unmapped")
