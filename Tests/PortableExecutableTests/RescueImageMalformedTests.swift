@@ -60,6 +60,20 @@ struct RescueImageMalformedTests {
         #expect(try PEImage(bytes: MappedFile(bytes: image.bytes).bytes).identity.sizeOfImage == 0x3000)
     }
 
+    @Test("thousands of scattered captured pages are placed and reported")
+    func scatteredPages() throws {
+        var pages = [(rva: UInt32, bytes: [UInt8])]()
+        for page in stride(from: 1, to: 0x2000, by: 2) {
+            pages.append((UInt32(page) * 0x1000, [UInt8](repeating: UInt8(truncatingIfNeeded: page) | 1, count: 0x1000)))
+        }
+        let image = try RescueImageBuilder.build(spec(sizeOfImage: 0x200_0000, captured: pages))
+        #expect(image.rangesFromMemory.count == pages.count)
+        #expect(image.bytes[0x3000] == 3 && image.bytes[0x4000] == 0 && image.bytes[0x1FF_D000] == 0xFD)
+        #expect(image.notes.contains { $0.hasPrefix("from memory: 0x1000000 bytes in 4096 range(s)") })
+        // The last captured page holds the rebuilt metadata.
+        #expect(image.rangesOverwritten.map(\.rva) == [0x1FF_F000])
+    }
+
     @Test("overlapping captured ranges: the later one wins")
     func overlapping() throws {
         let first = [UInt8](repeating: 0xAA, count: 0x800)
