@@ -138,6 +138,19 @@ struct RescueImageMalformedTests {
         #expect(Array(partial.bytes[0x1000..<0x2000]) == Array(mapped.memory[0x1000..<0x2000]))
     }
 
+    @Test("a captured SizeOfHeaders of 0 is raised to cover the section table")
+    func zeroSizeOfHeaders() throws {
+        let mapped = try fixtureMapped()
+        var memory = mapped.memory
+        let optional = Int(RescueBytes.le32(memory, 0x3C)) + 24
+        memory.replaceSubrange((optional + 60)..<(optional + 64), with: RescueBytes.put32(0))
+        let image = try RescueImageBuilder.build(
+            fixtureSpec(mapped, captured: RescueBytes.pages(memory, from: 0, to: memory.count)))
+        #expect(image.headersFromMemory)
+        #expect(RescueBytes.le32(image.bytes, optional + 60) == 0x1000)
+        #expect(try PEImage(bytes: MappedFile(bytes: image.bytes).bytes).codeView()?.age == 1)
+    }
+
     @Test("random specs and damaged header pages never trap")
     func randomSpecs() throws {
         let mapped = try fixtureMapped()

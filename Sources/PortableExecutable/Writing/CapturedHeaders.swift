@@ -64,7 +64,9 @@ extension RescueImageBuilder {
             }
             previousEnd = start + alignUp(UInt64(section.memorySize), alignment)
         }
-        let headersEnd = min(alignUp(UInt64(optional.sizeOfHeaders), alignment), UInt64(firstSection.virtualAddress))
+        // SizeOfHeaders must cover the section table, whatever the captured value says.
+        let headersEnd = min(
+            alignUp(max(UInt64(optional.sizeOfHeaders), UInt64(tableEnd)), alignment), UInt64(firstSection.virtualAddress))
 
         // Header fields that describe the file rather than the module, and the record's identity.
         let optionalField = { (offset: Int) in optionalStart + offset }
