@@ -60,6 +60,20 @@ struct RescueImageMalformedTests {
         #expect(try PEImage(bytes: MappedFile(bytes: image.bytes).bytes).identity.sizeOfImage == 0x3000)
     }
 
+    @Test("thousands of scattered captured pages are placed and reported")
+    func scatteredPages() throws {
+        var pages = [(rva: UInt32, bytes: [UInt8])]()
+        for page in stride(from: 1, to: 0x2000, by: 2) {
+            pages.append((UInt32(page) * 0x1000, [UInt8](repeating: UInt8(truncatingIfNeeded: page) | 1, count: 0x1000)))
+        }
+        let image = try RescueImageBuilder.build(spec(sizeOfImage: 0x200_0000, captured: pages))
+        #expect(image.rangesFromMemory.count == pages.count)
+        #expect(image.bytes[0x3000] == 3 && image.bytes[0x4000] == 0 && image.bytes[0x1FF_D000] == 0xFD)
+        #expect(image.notes.contains { $0.hasPrefix("from memory: 0x1000000 bytes in 4096 range(s)") })
+        // The last captured page holds the rebuilt metadata.
+        #expect(image.rangesOverwritten.map(\.rva) == [0x1FF_F000])
+    }
+
     @Test("overlapping captured ranges: the later one wins")
     func overlapping() throws {
         let first = [UInt8](repeating: 0xAA, count: 0x800)
@@ -122,6 +136,19 @@ struct RescueImageMalformedTests {
         #expect(partialImage.optionalHeader.directory(.import) == nil)
         #expect(partialImage.optionalHeader.directory(.exception) == nil)
         #expect(Array(partial.bytes[0x1000..<0x2000]) == Array(mapped.memory[0x1000..<0x2000]))
+    }
+
+    @Test("a captured SizeOfHeaders of 0 is raised to cover the section table")
+    func zeroSizeOfHeaders() throws {
+        let mapped = try fixtureMapped()
+        var memory = mapped.memory
+        let optional = Int(RescueBytes.le32(memory, 0x3C)) + 24
+        memory.replaceSubrange((optional + 60)..<(optional + 64), with: RescueBytes.put32(0))
+        let image = try RescueImageBuilder.build(
+            fixtureSpec(mapped, captured: RescueBytes.pages(memory, from: 0, to: memory.count)))
+        #expect(image.headersFromMemory)
+        #expect(RescueBytes.le32(image.bytes, optional + 60) == 0x1000)
+        #expect(try PEImage(bytes: MappedFile(bytes: image.bytes).bytes).codeView()?.age == 1)
     }
 
     @Test("random specs and damaged header pages never trap")

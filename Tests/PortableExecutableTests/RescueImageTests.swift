@@ -20,19 +20,22 @@ struct RescueCase: Sendable, CustomTestStringConvertible {
 let rescueGUID: [UInt8] = [0x78, 0x56, 0x34, 0x12, 0xBC, 0x9A, 0xF0, 0xDE, 1, 2, 3, 4, 5, 6, 7, 8]
 let fixtureExe = "generated/pe/x64/fixture.exe"
 
-func fixtureMapped() throws -> RescueBytes.Mapped {
-    let path = TestEnvironment.shared(fixtureExe)
+func fixtureMapped(_ relative: String = fixtureExe) throws -> RescueBytes.Mapped {
+    let path = TestEnvironment.shared(relative)
     guard let data = FileManager.default.contents(atPath: path) else {
         throw OracleFailure("fixture \(path) is missing")
     }
     return RescueBytes.map([UInt8](data))
 }
 
-func fixtureSpec(_ mapped: RescueBytes.Mapped, captured: [(rva: UInt32, bytes: [UInt8])]) -> RescueImageSpec {
+/// The fixture's identity at a load address other than its preferred base (as after ASLR).
+func fixtureSpec(_ mapped: RescueBytes.Mapped, captured: [(rva: UInt32, bytes: [UInt8])], isDLL: Bool = false)
+    -> RescueImageSpec
+{
     RescueImageSpec(
-        machine: Machine(rawValue: mapped.machine), imageBase: 0x7FF6_1234_0000, sizeOfImage: mapped.sizeOfImage,
-        timeDateStamp: mapped.timeDateStamp, checkSum: 0x0001_2345, isDLL: false, codeViewRecord: mapped.codeView,
-        capturedMemory: captured)
+        machine: Machine(rawValue: mapped.machine), imageBase: mapped.machine == 0x14C ? 0x6F00_0000 : 0x7FF6_1234_0000,
+        sizeOfImage: mapped.sizeOfImage, timeDateStamp: mapped.timeDateStamp, checkSum: 0x0001_2345, isDLL: isDLL,
+        codeViewRecord: mapped.codeView, capturedMemory: captured)
 }
 
 let rescueCases: [RescueCase] = [
@@ -107,6 +110,21 @@ let rescueCases: [RescueCase] = [
             spec.fixedFileInfo = RescueBytes.fixedFileInfo(2, 0, 0, 7, dll: false)
             return spec
         }, headersFromMemory: true, debugFromMemory: true, source: fixtureExe),
+    RescueCase(
+        name: "x86 fixturedll.dll fully captured: real PE32 headers",
+        make: {
+            let mapped = try fixtureMapped("generated/pe/x86/fixturedll.dll")
+            return fixtureSpec(
+                mapped, captured: RescueBytes.pages(mapped.memory, from: 0, to: mapped.memory.count), isDLL: true)
+        }, headersFromMemory: true, debugFromMemory: true, source: "generated/pe/x86/fixturedll.dll"),
+    RescueCase(
+        name: "ARM64 fixturedll.dll header page only, version from the dump",
+        make: {
+            let mapped = try fixtureMapped("generated/pe/arm64/fixturedll.dll")
+            var spec = fixtureSpec(mapped, captured: RescueBytes.pages(mapped.memory, from: 0, to: 0x1000), isDLL: true)
+            spec.fixedFileInfo = RescueBytes.fixedFileInfo(3, 1, 4, 1, dll: true)
+            return spec
+        }, headersFromMemory: true, source: "generated/pe/arm64/fixturedll.dll"),
     RescueCase(name: "fixture.exe header page with another TimeDateStamp: headers rebuilt") {
         let mapped = try fixtureMapped()
         var spec = fixtureSpec(mapped, captured: RescueBytes.pages(mapped.memory, from: 0, to: mapped.memory.count))

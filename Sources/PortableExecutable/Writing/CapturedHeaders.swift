@@ -64,7 +64,9 @@ extension RescueImageBuilder {
             }
             previousEnd = start + alignUp(UInt64(section.memorySize), alignment)
         }
-        let headersEnd = min(alignUp(UInt64(optional.sizeOfHeaders), alignment), UInt64(firstSection.virtualAddress))
+        // SizeOfHeaders must cover the section table, whatever the captured value says.
+        let headersEnd = min(
+            alignUp(max(UInt64(optional.sizeOfHeaders), UInt64(tableEnd)), alignment), UInt64(firstSection.virtualAddress))
 
         // Header fields that describe the file rather than the module, and the record's identity.
         let optionalField = { (offset: Int) in optionalStart + offset }
@@ -120,24 +122,28 @@ extension RescueImageBuilder {
         }
         _ = writeSectionTable(metadataStart: sizeOfImage)
 
-        // Look at the module's own debug directory and resources through the reader.
-        let probe: PEImage
-        do {
-            probe = try PEImage(bytes: MappedFile(bytes: buffer.bytes).bytes)
-        } catch {
-            return reject("the rewritten headers do not read back: \(error)")
-        }
         func captured(_ directory: DataDirectory) -> Bool {
             buffer.captured.covers(UInt64(directory.virtualAddress), UInt64(directory.virtualAddress) + UInt64(directory.size))
         }
+        /// A reader over the image up to `end`: copying only the needed prefix keeps a large image
+        /// from being copied whole (the copy into `MappedFile` goes byte by byte).
+        func probe(upTo end: UInt64) -> PEImage? {
+            try? PEImage(bytes: MappedFile(bytes: buffer.bytes.prefix(Int(min(end, fileEnd)))).bytes)
+        }
+        /// Real images have a handful of debug entries; more than this is not a debug directory.
+        let maximumDebugEntries = 64
         var debugRanges = [(start: UInt64, end: UInt64)]()
         var keepDebug = false
         var debugWhy = "the module has no debug directory"
-        if let directory = probe.optionalHeader.directory(.debug) {
-            debugRanges.append((UInt64(directory.virtualAddress), UInt64(directory.virtualAddress) + UInt64(directory.size)))
+        if let directory = optional.directory(.debug) {
+            let directoryStart = UInt64(directory.virtualAddress)
+            let directoryEnd = directoryStart + UInt64(directory.size)
+            debugRanges.append((directoryStart, directoryEnd))
             if !captured(directory) {
                 debugWhy = "its debug directory was not captured"
-            } else if let entries = try? probe.debugDirectory() {
+            } else if directory.size / UInt32(DebugDirectoryEntry.size) > maximumDebugEntries {
+                debugWhy = "its debug directory claims more than \(maximumDebugEntries) entries"
+            } else if let entries = Self.debugEntries(Array(buffer.bytes[Int(directoryStart)..<Int(directoryEnd)])) {
                 if let entry = entries.first(where: { $0.type == .codeView }) {
                     let start = UInt64(entry.addressOfRawData)
                     let end = start + UInt64(entry.sizeOfData)
@@ -163,11 +169,17 @@ extension RescueImageBuilder {
         }
         var keepResource = false
         var resourceWhy = "the module has no resources"
-        if let directory = probe.optionalHeader.directory(.resource) {
+        if let directory = optional.directory(.resource) {
             if !captured(directory) {
                 resourceWhy = "its resources were not captured"
             } else if let expected = metadata.fixedFileInfo {
-                let found = (try? probe.versionInfo())??.fixedFileInfo
+                // The resource data lies in the section holding the resource directory.
+                let start = UInt64(directory.virtualAddress)
+                let sectionEnd =
+                    sections.first { $0.contains(rva: directory.virtualAddress) }
+                    .map { UInt64($0.virtualAddress) + alignUp(UInt64($0.memorySize), alignment) } ?? 0
+                let image = probe(upTo: max(start + UInt64(directory.size), sectionEnd))
+                let found = (try? image?.versionInfo())??.fixedFileInfo
                 if let found, fixedFileInfoWords(found) == expected {
                     keepResource = true
                 } else {
@@ -200,7 +212,7 @@ extension RescueImageBuilder {
                 debugWhy = "the rebuilt version resource had to take its place"
                 changed = true
             }
-            if keepResource, let directory = probe.optionalHeader.directory(.resource),
+            if keepResource, let directory = optional.directory(.resource),
                 UInt64(directory.virtualAddress) + UInt64(directory.size) > metadataStart
             {
                 keepResource = false
@@ -295,6 +307,17 @@ extension RescueImageBuilder {
             notes.append("rebuilt metadata placed in section \(metadataSectionName) at RVA 0x\(hex(metadataStart))")
         }
         return true
+    }
+
+    /// The `IMAGE_DEBUG_DIRECTORY` entries in `bytes`, nil when they do not read.
+    static func debugEntries(_ bytes: [UInt8]) -> [DebugDirectoryEntry]? {
+        var reader = MappedFile(bytes: bytes).bytes.reader()
+        var entries = [DebugDirectoryEntry]()
+        while reader.remaining >= DebugDirectoryEntry.size {
+            guard let entry = try? DebugDirectoryEntry(parsing: &reader) else { return nil }
+            entries.append(entry)
+        }
+        return entries
     }
 
     /// The 13 DWORDs of a decoded `VS_FIXEDFILEINFO`, in file order.

@@ -60,12 +60,19 @@ struct ImageBuffer {
     var count: Int { bytes.count }
 
     /// Places captured bytes at `offset` (clipped by the caller); later placements win.
+    ///
+    /// Call `markCaptured` once with all placed ranges afterwards: merging per placement would be
+    /// quadratic in the number of captured pages.
     mutating func place(_ data: ArraySlice<UInt8>, at offset: Int) {
         guard offset >= 0, offset <= bytes.count else { return }
         let length = min(data.count, bytes.count - offset)
         guard length > 0 else { return }
         bytes.replaceSubrange(offset..<(offset + length), with: data.prefix(length))
-        captured.add([(UInt64(offset), UInt64(offset + length))])
+    }
+
+    /// Records the ranges `place` filled.
+    mutating func markCaptured(_ ranges: [(start: UInt64, end: UInt64)]) {
+        captured.add(ranges)
     }
 
     /// Writes `data` at `offset`; when a captured byte changes, the written range (a header field,

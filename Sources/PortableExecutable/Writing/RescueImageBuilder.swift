@@ -115,8 +115,7 @@ public enum RescueImageBuilder {
         let end = UInt64(spec.sizeOfImage)
         var clipped = 0
         var dropped = 0
-        var overlapping = false
-        var seen = ByteRanges()
+        var placed = [(start: UInt64, end: UInt64)]()
         for (rva, bytes) in spec.capturedMemory where !bytes.isEmpty {
             let start = UInt64(rva)
             guard start < end else {
@@ -125,13 +124,24 @@ public enum RescueImageBuilder {
             }
             let length = min(UInt64(bytes.count), end - start)
             if length < UInt64(bytes.count) { clipped += 1 }
-            if seen.intersects(start, start + length) { overlapping = true }
-            seen.add([(start, start + length)])
+            placed.append((start, start + length))
             buffer.place(bytes[0..<Int(length)], at: Int(start))
         }
+        buffer.markCaptured(placed)
         if dropped > 0 { notes.append("\(dropped) captured range(s) start at or past SizeOfImage: ignored") }
         if clipped > 0 { notes.append("\(clipped) captured range(s) reach past SizeOfImage: clipped") }
-        if overlapping { notes.append("captured ranges overlap: later ones were kept") }
+        let sorted = placed.sorted { $0.start < $1.start }
+        if zip(sorted, sorted.dropFirst()).contains(where: { $1.start < $0.end }) {
+            notes.append("captured ranges overlap: later ones were kept")
+        }
+        let ranges = buffer.captured.ranges
+        if !ranges.isEmpty {
+            let total = ranges.reduce(UInt64(0)) { $0 + $1.end - $1.start }
+            let listed = ranges.prefix(8).map { "0x\(hex($0.start))-0x\(hex($0.end))" }.joined(separator: ", ")
+            notes.append(
+                "from memory: 0x\(hex(total)) bytes in \(ranges.count) range(s) placed at their RVAs (\(listed)"
+                    + (ranges.count > 8 ? ", ...)" : ")"))
+        }
     }
 
     /// The `IMAGE_FILE_HEADER.Characteristics` of a rescued image.
@@ -246,8 +256,8 @@ public enum RescueImageBuilder {
         buffer.put32(UInt32(plan.headers), at: optional + PEOffsets.optionalSizeOfHeaders)
         buffer.put32(spec.checkSum, at: optional + PEOffsets.optionalCheckSum)
         buffer.put16(Subsystem.windowsGUI.rawValue, at: optional + PEOffsets.optionalSubsystem)
-        var dllFlags: DLLCharacteristics = [.nxCompat]
-        if wide { dllFlags.insert(.highEntropyVA) }
+        // No relocations are written, so no DYNAMIC_BASE (and no HIGH_ENTROPY_VA, which needs it).
+        let dllFlags: DLLCharacteristics = [.nxCompat]
         buffer.put16(dllFlags.rawValue, at: optional + PEOffsets.optionalDLLCharacteristics)
         // SizeOfStackReserve/Commit, SizeOfHeapReserve/Commit: the linker defaults.
         let stackHeap: [UInt64] = [0x10_0000, 0x1000, 0x10_0000, 0x1000]
