@@ -145,6 +145,26 @@ let rescuePefileScript = #"""
     json.dump(out, sys.stdout)
     """#
 
+/// The LIEF oracle for rescued images: identity, CodeView record and fixed file info as JSON.
+let rescueLiefScript = #"""
+    import json, sys, lief
+    b = lief.parse(sys.argv[1])
+    if b is None:
+        sys.exit('LIEF could not parse the image')
+    out = {'machine': int(b.header.machine.value), 'timestamp': b.header.time_date_stamps,
+           'sizeOfImage': b.optional_header.sizeof_image, 'checksum': b.optional_header.checksum,
+           'imageBase': b.optional_header.imagebase, 'cv': None, 'fixed': None}
+    for d in b.debug:
+        if isinstance(d, lief.PE.CodeViewPDB):
+            out['cv'] = {'signature': list(d.signature), 'age': d.age, 'name': d.filename}
+    if b.has_resources and b.resources_manager.has_version:
+        f = b.resources_manager.version[0].file_info
+        out['fixed'] = [f.signature, f.struct_version, f.file_version_ms, f.file_version_ls, f.product_version_ms,
+                        f.product_version_ls, f.file_flags_mask, f.file_flags, f.file_os, f.file_type, f.file_subtype,
+                        f.file_date_ms, f.file_date_ls]
+    json.dump(out, sys.stdout)
+    """#
+
 /// Writes `bytes` to a fresh temporary file and returns its path.
 func writeTemporary(_ bytes: [UInt8], name: String) throws -> String {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rescue-\(UUID().uuidString)")

@@ -135,7 +135,7 @@ let rescueCases: [RescueCase] = [
 
 @Suite("RescueImage")
 struct RescueImageTests {
-    @Test("rescued images read back with the dump's identity (PEImage, pefile, llvm-readobj)", arguments: rescueCases)
+    @Test("rescued images read back with the dump's identity (PEImage, pefile, llvm-readobj, LIEF)", arguments: rescueCases)
     func readsBack(_ rescue: RescueCase) throws {
         let spec = try rescue.make()
         let image = try RescueImageBuilder.build(spec)
@@ -148,6 +148,29 @@ struct RescueImageTests {
         try checkLayout(spec, image)
         try checkPefile(spec, path: path, source: rescue.source)
         try checkLLVM(spec, path: path)
+        try checkLIEF(spec, path: path)
+    }
+
+    /// LIEF reads the same identity, CodeView record and fixed file info.
+    func checkLIEF(_ spec: RescueImageSpec, path: String) throws {
+        let result = try runProcess(TestEnvironment.python, ["-c", rescueLiefScript, path])
+        guard result.status == 0 else { throw OracleFailure("LIEF failed on \(path): \(result.stderrText)") }
+        let json = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        #expect(u64(json["machine"]) == UInt64(spec.machine.rawValue))
+        #expect(u64(json["timestamp"]) == UInt64(spec.timeDateStamp))
+        #expect(u64(json["sizeOfImage"]) == UInt64(spec.sizeOfImage))
+        #expect(u64(json["checksum"]) == UInt64(spec.checkSum))
+        #expect(u64(json["imageBase"]) == spec.imageBase)
+        if spec.codeViewRecord.isEmpty {
+            #expect(json["cv"] is NSNull)
+        } else {
+            let cv = try #require(json["cv"] as? [String: Any], "LIEF found no CodeView record")
+            #expect((cv["signature"] as? [Any])?.compactMap { u64($0).map { UInt8($0) } } == Array(spec.codeViewRecord[4..<20]))
+            #expect(u64(cv["age"]) == UInt64(RescueBytes.le32(spec.codeViewRecord, 20)))
+            #expect(cv["name"] as? String == String(decoding: spec.codeViewRecord[24...].prefix { $0 != 0 }, as: UTF8.self))
+        }
+        let fixed = (json["fixed"] as? [Any])?.compactMap { u64($0).map { UInt32($0) } }
+        #expect(fixed == spec.fixedFileInfo)
     }
 
     /// Our reader sees the dump's identity, CodeView record and version.

@@ -15,7 +15,7 @@ public enum RescueImageBuilder {
     /// The largest `SizeOfImage` accepted (the whole image is held in memory).
     public static let maximumSizeOfImage: UInt32 = 0x4000_0000
     /// The largest CodeView or Misc record accepted. Real records are a few hundred bytes
-    /// (`RSDS`, GUID, age, a path); MAX_PATH-free paths stay far below this.
+    /// (`RSDS`, GUID, age, a path); even paths longer than MAX_PATH stay well below this.
     public static let maximumRecordSize = 0x1_0000
     /// The section alignment used when `SizeOfImage` allows it: one page.
     static let pageAlignment: UInt64 = 0x1000
@@ -26,7 +26,13 @@ public enum RescueImageBuilder {
     /// The rebuilt metadata section's name.
     static let metadataSectionName = ".rescue"
 
-    /// Builds the image; throws when a spec field is out of range (the error names the field).
+    /// Builds the image.
+    ///
+    /// Throws when a spec field is out of range or the image cannot hold what it must: the error's
+    /// field is `RescueImageSpec.<name>` and its offset 0 (there is no file yet). Captured memory
+    /// past `SizeOfImage`, bad version info, or a header page that does not match are not errors:
+    /// they are clipped, left out or replaced, and `notes` says so. The image is built in memory:
+    /// expect to need about twice `SizeOfImage` while it is.
     public static func build(_ spec: RescueImageSpec) throws(ParseError) -> RescuedImage {
         let wide = try validate(spec)
         var notes = [String]()
