@@ -56,10 +56,16 @@ public final class MappedFile: @unchecked Sendable {
             base = nil
         } else {
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-            var index = 0
-            for byte in bytes {
-                buffer.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
-                index += 1
+            // Contiguous collections (arrays, Data) copy in one go; others byte by byte.
+            let copied = bytes.withContiguousStorageIfAvailable { source in
+                buffer.copyMemory(from: source.baseAddress!, byteCount: source.count)
+            }
+            if copied == nil {
+                var index = 0
+                for byte in bytes {
+                    buffer.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
+                    index += 1
+                }
             }
             base = UnsafeRawPointer(buffer)
         }

@@ -35,6 +35,8 @@ struct CommandLineTests {
             (["--help"], "help.txt"),
             (["modules", "--help"], "help-modules.txt"),
             (["dump", "--help"], "help-dump.txt"),
+            (["match", "--help"], "help-match.txt"),
+            (["rescue", "--help"], "help-rescue.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)
