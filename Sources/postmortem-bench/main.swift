@@ -5,10 +5,17 @@
 import Analysis
 import Foundation
 import Minidump
+import PortableExecutable
 
+//   postmortem-bench pe ROUNDS FILE...  headers, debug directory and x64 unwind data of every file,
+//                                        ROUNDS times; prints files per second
 let arguments = CommandLine.arguments
+if arguments.count >= 4, arguments[1] == "pe" {
+    benchmarkPE(rounds: max(1, Int(arguments[2]) ?? 1), paths: Array(arguments[3...]))
+    exit(0)
+}
 guard arguments.count >= 3, ["parse", "modules"].contains(arguments[1]) else {
-    print("usage: postmortem-bench parse|modules DUMP [ITERATIONS]")
+    print("usage: postmortem-bench parse|modules DUMP [ITERATIONS] | pe ROUNDS FILE...")
     exit(2)
 }
 let mode = arguments[1]
@@ -44,4 +51,35 @@ do {
 } catch {
     print("error: \(error)")
     exit(1)
+}
+
+/// Reads what a debugger needs from each PE: headers, debug directory (CodeView), the x64
+/// function table and every unwind info it points to.
+func benchmarkPE(rounds: Int, paths: [String]) {
+    let clock = ContinuousClock()
+    var unwindInfos = 0
+    var failures = 0
+    let start = clock.now
+    for _ in 0..<rounds {
+        for path in paths {
+            do {
+                let image = try PEImage(path: path)
+                _ = try image.debugDirectory()
+                _ = try image.codeView()
+                if let table = try image.x64FunctionTable() {
+                    for function in table.functions {
+                        if (try? X64UnwindInfo(at: function.unwindInfoAddress, in: image)) != nil { unwindInfos += 1 }
+                    }
+                }
+            } catch {
+                failures += 1
+            }
+        }
+    }
+    let seconds = microseconds(clock.now - start) / 1e6
+    let files = Double(rounds * paths.count)
+    print(
+        String(
+            format: "%.0f files/s (%d files x %d rounds in %.3f s, %d unwind infos, %d failures)",
+            files / seconds, paths.count, rounds, seconds, unwindInfos / rounds, failures / rounds))
 }
