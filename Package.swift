@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "PostmortemCommands",
             dependencies: [
-                "Analysis", "Minidump", "BinaryReading",
+                "Analysis", "Minidump", "KernelDump", "BinaryReading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

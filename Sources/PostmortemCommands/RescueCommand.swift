@@ -1,6 +1,7 @@
 import Analysis
 import ArgumentParser
 import Foundation
+import KernelDump
 import Minidump
 
 extension RescueLayout: ExpressibleByArgument {}
@@ -21,7 +22,7 @@ struct RescueCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The minidump file.")
+    @Argument(help: "The minidump, or a full user-mode dump (USERDUMP/USERDU64).")
     var dump: String
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "The folder to write the images into.")
@@ -39,9 +40,15 @@ struct RescueCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = ModuleRescue.rescue(
-            minidump: try openMinidump(dump), path: dump, outputFolder: output, all: all, layout: layout,
-            searchPath: paths.searchPath)
+        let report: RescueReport
+        if let userDump = try? UserDumpFile(path: dump) {
+            report = ModuleRescue.rescue(
+                userDump: userDump, path: dump, outputFolder: output, all: all, layout: layout, searchPath: paths.searchPath)
+        } else {
+            report = ModuleRescue.rescue(
+                minidump: try openMinidump(dump), path: dump, outputFolder: output, all: all, layout: layout,
+                searchPath: paths.searchPath)
+        }
         write(json ? try jsonText(report) : renderRescueReport(report))
         for error in report.errors { printError("postmortem: \(dump): \(error)") }
         for module in report.modules where module.status == .failed {

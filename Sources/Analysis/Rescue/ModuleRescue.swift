@@ -138,32 +138,40 @@ public enum ModuleRescue {
                     fixedFileInfo: module.versionInfo.isPresent ? fixedFileInfoWords(module.versionInfo) : nil,
                     capturedMemory: capturedMemory(of: module, in: memory))
                 let image = try RescueImageBuilder.build(spec)
-                let folder: String
-                switch layout {
-                case .flat:
-                    folder = outputFolder
-                case .symstore:
-                    let name = SafeFileName.sanitize(module.fileName)
-                    folder = outputFolder + "/" + name + "/" + SafeFileName.sanitize(ModuleIdentity(module: module).codeID)
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                }
-                row.path = try SafeFileName.writeAtomically(image.bytes, folder: folder, name: module.fileName)
-                row.status = .rescued
-                row.headersFromMemory = image.headersFromMemory
-                row.bytesFromMemory = image.rangesFromMemory.reduce(0) { $0 + UInt64($1.size) }
-                var rebuilt = ["name", "SizeOfImage", "TimeDateStamp", "CheckSum", "machine"]
-                if !image.headersFromMemory { rebuilt.append("headers and section table") }
-                if !module.codeViewBytes.isEmpty { rebuilt.append("CodeView record") }
-                if module.misc != nil { rebuilt.append("Misc record") }
-                if module.versionInfo.isPresent { rebuilt.append("version resource") }
-                row.rebuiltFromRecord = rebuilt
-                row.notes = image.notes
+                try write(image, spec: spec, fileName: module.fileName, outputFolder: outputFolder, layout: layout, into: &row)
             } catch {
                 row.error = "\(error)"
             }
             report.modules.append(row)
         }
         return report
+    }
+
+    /// Writes a built image where `layout` puts it and records what went into it.
+    static func write(
+        _ image: RescuedImage, spec: RescueImageSpec, fileName: String, outputFolder: String, layout: RescueLayout,
+        into row: inout RescuedModule
+    ) throws {
+        let folder: String
+        switch layout {
+        case .flat:
+            folder = outputFolder
+        case .symstore:
+            let codeID = hex(spec.timeDateStamp, width: 8) + String(spec.sizeOfImage, radix: 16)
+            folder = outputFolder + "/" + SafeFileName.sanitize(fileName) + "/" + SafeFileName.sanitize(codeID)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        row.path = try SafeFileName.writeAtomically(image.bytes, folder: folder, name: fileName)
+        row.status = .rescued
+        row.headersFromMemory = image.headersFromMemory
+        row.bytesFromMemory = image.rangesFromMemory.reduce(0) { $0 + UInt64($1.size) }
+        var rebuilt = ["name", "SizeOfImage", "TimeDateStamp", "CheckSum", "machine"]
+        if !image.headersFromMemory { rebuilt.append("headers and section table") }
+        if !spec.codeViewRecord.isEmpty { rebuilt.append("CodeView record") }
+        if spec.miscRecord != nil { rebuilt.append("Misc record") }
+        if spec.fixedFileInfo != nil { rebuilt.append("version resource") }
+        row.rebuiltFromRecord = rebuilt
+        row.notes = image.notes
     }
 
     static func fixedFileInfoWords(_ info: FixedFileInfo) -> [UInt32] {
