@@ -28,19 +28,25 @@ let package = Package(
         .target(name: "BreakpadSymbols", dependencies: ["BinaryReading"]),
         // Keys, symbol paths, store layouts, publishing: the only place that knows them.
         .target(name: "SymbolStore", dependencies: ["PortableExecutable", "ProgramDatabase", "BinaryReading"]),
+        // Symbol providers, format conversion (dump-syms) and address lookup across formats.
+        .target(
+            name: "Symbolication",
+            dependencies: ["ProgramDatabase", "BreakpadSymbols", "PortableExecutable", "SymbolStore", "BinaryReading"]
+        ),
         // Policy: reports built from the formats.
         .target(
             name: "Analysis",
             dependencies: [
                 "Minidump", "KernelDump", "PortableExecutable", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
-                "BinaryReading",
+                "Symbolication", "BinaryReading",
             ]
         ),
         // The command-line interface as a library, so its commands are testable in-process.
         .target(
             name: "PostmortemCommands",
             dependencies: [
-                "Analysis", "Minidump", "KernelDump", "BinaryReading",
+                "Analysis", "Symbolication", "Minidump", "KernelDump", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
+                "PortableExecutable", "BinaryReading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +72,12 @@ let package = Package(
         .testTarget(name: "KernelDumpTests", dependencies: ["KernelDump", "BinaryReading", "TestSupport"]),
         .testTarget(name: "ProgramDatabaseTests", dependencies: ["ProgramDatabase", "BinaryReading", "TestSupport"]),
         .testTarget(name: "BreakpadSymbolsTests", dependencies: ["BreakpadSymbols", "BinaryReading", "TestSupport"]),
+        .testTarget(
+            name: "SymbolicationTests",
+            dependencies: [
+                "Symbolication", "ProgramDatabase", "BreakpadSymbols", "PortableExecutable", "BinaryReading", "TestSupport",
+            ]
+        ),
         .testTarget(
             name: "SymbolStoreTests",
             dependencies: ["SymbolStore", "PortableExecutable", "ProgramDatabase", "BinaryReading", "TestSupport"]
