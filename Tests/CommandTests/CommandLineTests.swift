@@ -37,6 +37,7 @@ struct CommandLineTests {
             (["dump", "--help"], "help-dump.txt"),
             (["match", "--help"], "help-match.txt"),
             (["rescue", "--help"], "help-rescue.txt"),
+            (["symbolize", "--help"], "help-symbolize.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)
