@@ -62,13 +62,23 @@ public struct SymbolFile: Sendable, Equatable, Codable {
     }
 
     mutating func sortRecords() {
-        functions.sort { $0.address < $1.address }
+        // Stable: records at the same address keep their file order, so "the last one wins"
+        // means the same thing to every reader (breakpad's microdump ARM symbols repeat CFI INITs).
+        functions = stableSorted(functions, by: \.address)
         for index in functions.indices where !isSorted(functions[index].lines) {
-            functions[index].lines.sort { $0.address < $1.address }
+            functions[index].lines = stableSorted(functions[index].lines, by: \.address)
         }
-        publics.sort { $0.address < $1.address }
-        stackWin.sort { $0.rva < $1.rva }
-        cfi.sort { $0.address < $1.address }
+        publics = stableSorted(publics, by: \.address)
+        stackWin = stableSorted(stackWin, by: \.rva)
+        cfi = stableSorted(cfi, by: \.address)
+    }
+
+    private func stableSorted<T>(_ items: [T], by key: (T) -> UInt64) -> [T] {
+        guard zip(items, items.dropFirst()).contains(where: { key($0) > key($1) }) else { return items }
+        return items.enumerated().sorted {
+            key($0.element) != key($1.element) ? key($0.element) < key($1.element) : $0.offset < $1.offset
+        }
+        .map(\.element)
     }
 
     private func isSorted(_ lines: [LineRecord]) -> Bool {

@@ -1,0 +1,166 @@
+import BinaryReading
+import BreakpadSymbols
+import Foundation
+
+extension SymbolCache {
+    /// Serializes `file` into the cache format (see `SymbolCache`).
+    public static func build(from file: SymbolFile) -> [UInt8] {
+        var writer = CacheWriter()
+        // Files are re-indexed densely; .sym indexes may be sparse.
+        var fileIndex = [UInt32: UInt32]()
+        var fileNames = [(UInt32, UInt32)]()
+        for (index, name) in file.files.sorted(by: { $0.key < $1.key }) {
+            fileIndex[index] = UInt32(fileNames.count)
+            fileNames.append(writer.intern(name))
+        }
+        var functions = [UInt8]()
+        var lines = [UInt8]()
+        var inlines = [UInt8]()
+        var lineCount: UInt32 = 0
+        var inlineCount: UInt32 = 0
+        functions.reserveCapacity(file.functions.count * functionSize)
+        for function in file.functions {
+            let name = writer.intern(function.name)
+            let firstLine = lineCount
+            let firstInline = inlineCount
+            for line in function.lines {
+                lines.append(u64: line.address)
+                lines.append(u32: UInt32(truncatingIfNeeded: line.size))
+                lines.append(u32: UInt32(truncatingIfNeeded: max(0, line.line)))
+                lines.append(u32: fileIndex[line.file] ?? noFile)
+                lines.append(u32: 0)
+                lineCount += 1
+            }
+            for record in function.inlines {
+                let origin = writer.intern(file.inlineOrigins[record.origin] ?? "<inline origin \(record.origin)>")
+                for range in record.ranges {
+                    inlines.append(u64: range.address)
+                    inlines.append(u32: UInt32(truncatingIfNeeded: range.size))
+                    inlines.append(u32: UInt32(truncatingIfNeeded: min(record.depth, 0xFFFF)))
+                    inlines.append(u32: origin.0)
+                    inlines.append(u32: origin.1)
+                    inlines.append(u32: record.callFile.flatMap { fileIndex[$0] } ?? noFile)
+                    inlines.append(u32: record.callLine)
+                    inlineCount += 1
+                }
+            }
+            functions.append(u64: function.address)
+            functions.append(u64: function.size)
+            functions.append(u32: name.0)
+            functions.append(u32: name.1)
+            functions.append(u32: firstLine)
+            functions.append(u32: lineCount - firstLine)
+            functions.append(u32: firstInline)
+            functions.append(u32: inlineCount - firstInline)
+        }
+        var files = [UInt8]()
+        for name in fileNames {
+            files.append(u32: name.0)
+            files.append(u32: name.1)
+        }
+        var publics = [UInt8]()
+        for symbol in file.publics {
+            let name = writer.intern(symbol.name)
+            publics.append(u64: symbol.address)
+            publics.append(u32: name.0)
+            publics.append(u32: name.1)
+        }
+        // CFI INIT rows with their deltas after them, and STACK WIN rows, in address order.
+        var ruleRows = [(address: UInt64, order: Int, bytes: [UInt8])]()
+        func row(_ address: UInt64, _ size: UInt64, _ kind: UInt32, _ text: String, _ order: Int) {
+            var bytes = [UInt8]()
+            let text = writer.intern(text)
+            bytes.append(u64: address)
+            bytes.append(u64: size)
+            bytes.append(u32: kind)
+            bytes.append(u32: 0)
+            bytes.append(u32: text.0)
+            bytes.append(u32: text.1)
+            ruleRows.append((address, order, bytes))
+        }
+        for (index, record) in file.cfi.enumerated() {
+            // Of several INIT records at one address, the last in file order wins, as in SymbolFile.cfi(at:).
+            if index + 1 < file.cfi.count, file.cfi[index + 1].address == record.address { continue }
+            row(record.address, record.size, 0, record.rules, 0)
+            for delta in record.deltas {
+                row(delta.address, 0, 1, delta.rules, 1)
+            }
+        }
+        for record in file.stackWin {
+            let fields = [
+                UInt64(record.type), record.rva, record.codeSize, record.prologSize, record.epilogSize, record.parameterSize,
+                record.savedRegisterSize, record.localSize, record.maxStackSize,
+            ].map { String($0, radix: 16) }.joined(separator: " ")
+            let tail = record.programString.map { "1 " + $0 } ?? "0 \(record.allocatesBasePointer ? 1 : 0)"
+            row(record.rva, record.codeSize, 2, fields + " " + tail, 2)
+        }
+        ruleRows.sort { $0.address != $1.address ? $0.address < $1.address : $0.order < $1.order }
+        let rules = ruleRows.flatMap(\.bytes)
+        let debugID = writer.intern(file.module?.id ?? "")
+
+        var out = [UInt8]()
+        out += magic
+        out.append(u32: version)
+        out.append(u32: 0)
+        var offset = UInt32(headerSize)
+        var tableHeader = [UInt8]()
+        let tables: [([UInt8], Int)] = [
+            (functions, functionSize), (lines, lineSize), (inlines, inlineSize), (files, fileSize), (publics, publicSize),
+            (rules, ruleSize), (writer.strings, 1),
+        ]
+        for (bytes, size) in tables {
+            tableHeader.append(u32: offset)
+            tableHeader.append(u32: UInt32(bytes.count / size))
+            offset += UInt32(bytes.count)
+        }
+        out += tableHeader
+        out.append(u32: debugID.0)
+        out.append(u32: debugID.1)
+        while out.count < headerSize { out.append(0) }
+        for (bytes, _) in tables { out += bytes }
+        return out
+    }
+
+    /// Opens the cache kept beside `symbolsPath` (`<file>.pmcache`), building and storing it first
+    /// when it is missing, unreadable or of another format version.
+    public static func cached(for symbolsPath: String, build: () throws -> SymbolFile) throws -> SymbolCache {
+        let cachePath = symbolsPath + ".pmcache"
+        if let cache = try? SymbolCache(path: cachePath) { return cache }
+        let bytes = Self.build(from: try build())
+        // Written to a temporary name and renamed, so a reader never sees half a cache. A folder
+        // that cannot be written (a read-only symbol tree) still gets an answer, from memory.
+        let temporary = cachePath + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
+        guard (try? Data(bytes).write(to: URL(fileURLWithPath: temporary))) != nil else {
+            return try SymbolCache(bytes: MappedFile(bytes: bytes).bytes)
+        }
+        guard rename(temporary, cachePath) == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            return try SymbolCache(bytes: MappedFile(bytes: bytes).bytes)
+        }
+        return try SymbolCache(path: cachePath)
+    }
+}
+
+/// Collects strings into one blob, each stored once.
+struct CacheWriter {
+    var strings = [UInt8]()
+    var seen = [String: (UInt32, UInt32)]()
+
+    mutating func intern(_ text: String) -> (UInt32, UInt32) {
+        if let known = seen[text] { return known }
+        let reference = (UInt32(strings.count), UInt32(text.utf8.count))
+        strings += text.utf8
+        seen[text] = reference
+        return reference
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func append(u32 value: UInt32) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+
+    mutating func append(u64 value: UInt64) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+}
