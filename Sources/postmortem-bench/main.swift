@@ -3,13 +3,19 @@
 //   postmortem-bench modules DUMP [N]  the same plus the whole report `postmortem modules` prints
 // Each prints the median microseconds of N runs (default 1000).
 import Analysis
+import BreakpadSymbols
 import Foundation
 import Minidump
 import PortableExecutable
+import Symbolication
 
 //   postmortem-bench pe ROUNDS FILE...  headers, debug directory and x64 unwind data of every file,
 //                                        ROUNDS times; prints files per second
 let arguments = CommandLine.arguments
+if arguments.count >= 4, arguments[1] == "symbolize" {
+    benchmarkSymbolize(symbols: arguments[2], addressFile: arguments[3], cacheFile: arguments.count > 4 ? arguments[4] : nil)
+    exit(0)
+}
 if arguments.count >= 4, arguments[1] == "pe" {
     benchmarkPE(rounds: max(1, Int(arguments[2]) ?? 1), paths: Array(arguments[3...]))
     exit(0)
@@ -82,4 +88,47 @@ func benchmarkPE(rounds: Int, paths: [String]) {
         String(
             format: "%.0f files/s (%d files x %d rounds in %.3f s, %d unwind infos, %d failures)",
             files / seconds, paths.count, rounds, seconds, unwindInfos / rounds, failures / rounds))
+}
+
+/// Loads symbols (timing the load), then looks up every address of `addressFile` (hex RVAs, one per
+/// line) and prints addresses per second. With a `.sym`, also builds a symbol cache into `cacheFile`,
+/// maps it and times lookups through it.
+func benchmarkSymbolize(symbols: String, addressFile: String, cacheFile: String?) {
+    let clock = ContinuousClock()
+    guard let text = try? String(contentsOfFile: addressFile, encoding: .utf8) else {
+        print("cannot read \(addressFile)")
+        exit(1)
+    }
+    let addresses = text.split(separator: "\n").compactMap { UInt64($0.hasPrefix("0x") ? $0.dropFirst(2) : $0[...], radix: 16) }
+    func lookups(_ provider: any SymbolProvider, _ label: String) {
+        var found = 0
+        let start = clock.now
+        for _ in 0..<10 {
+            for address in addresses where !provider.frames(at: address).isEmpty { found += 1 }
+        }
+        let seconds = microseconds(clock.now - start) / 1e6
+        print(
+            String(
+                format: "%@: %.0f addresses/s (%d of %d resolved)", label, Double(addresses.count * 10) / seconds, found / 10,
+                addresses.count))
+    }
+    do {
+        let start = clock.now
+        let provider = try openSymbols(path: symbols)
+        print(String(format: "load %@: %.1f ms", (symbols as NSString).lastPathComponent, microseconds(clock.now - start) / 1000))
+        lookups(provider, symbols.hasSuffix(".sym") ? "sym" : "pdb")
+        if let cacheFile, let sym = provider as? BreakpadSymbolProvider {
+            let buildStart = clock.now
+            let bytes = SymbolCache.build(from: sym.file)
+            try Data(bytes).write(to: URL(fileURLWithPath: cacheFile))
+            print(String(format: "cache build: %.1f ms (%d bytes)", microseconds(clock.now - buildStart) / 1000, bytes.count))
+            let openStart = clock.now
+            let cache = try SymbolCache(path: cacheFile)
+            print(String(format: "cache open: %.3f ms", microseconds(clock.now - openStart) / 1000))
+            lookups(cache, "cache")
+        }
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 }
