@@ -1,0 +1,73 @@
+import Testing
+
+@testable import SymbolStore
+
+@Suite struct SymbolPathTests {
+    typealias Entry = SymbolPath.Entry
+    typealias Server = SymbolPath.Server
+
+    static let microsoft = "https://msdl.microsoft.com/download/symbols"
+
+    @Test(arguments: [
+        ("srv*C:\\symbols*https://msdl.microsoft.com/download/symbols",
+         [Entry.server(Server(downstream: [.directory("C:\\symbols")], upstream: .url(microsoft)))]),
+        ("SRV*c:\\localsymbols*http://msdl.microsoft.com/download/symbols",
+         [.server(Server(downstream: [.directory("c:\\localsymbols")], upstream: .url("http://msdl.microsoft.com/download/symbols")))]),
+        ("symsrv*symsrv.dll*C:\\symbols*https://msdl.microsoft.com/download/symbols",
+         [.server(Server(provider: "symsrv.dll", downstream: [.directory("C:\\symbols")], upstream: .url(microsoft)))]),
+        ("srv**https://msdl.microsoft.com/download/symbols",
+         [.server(Server(downstream: [.defaultDownstream], upstream: .url(microsoft)))]),
+        ("srv*https://msdl.microsoft.com/download/symbols",
+         [.server(Server(downstream: [], upstream: .url(microsoft)))]),
+        ("srv*\\\\buildserver\\symbols",
+         [.server(Server(downstream: [], upstream: .directory("\\\\buildserver\\symbols")))]),
+        // A cascade: local cache, then a team cache on a share, then the internet.
+        ("srv*C:\\cache*\\\\team\\symcache*https://msdl.microsoft.com/download/symbols",
+         [.server(Server(downstream: [.directory("C:\\cache"), .directory("\\\\team\\symcache")], upstream: .url(microsoft)))]),
+        ("cache*C:\\MySymbols;\\\\someshare\\symbols",
+         [.cache("C:\\MySymbols"), .folder("\\\\someshare\\symbols")]),
+        ("cache*;srv*https://symbols.mozilla.org/",
+         [.cache(nil), .server(Server(downstream: [], upstream: .url("https://symbols.mozilla.org/")))]),
+        ("C:\\dir1;;C:\\dir2; ;", [.folder("C:\\dir1"), .folder("C:\\dir2")]),
+        (".;srv*/home/me/.cache/symbols*https://symbols.example.com",
+         [.folder("."), .server(Server(downstream: [.directory("/home/me/.cache/symbols")], upstream: .url("https://symbols.example.com")))]),
+        ("", []),
+    ])
+    func parses(text: String, expected: [Entry]) throws {
+        let path = try SymbolPath(parsing: text)
+        #expect(path.entries == expected)
+        #expect(try SymbolPath(parsing: path.text).entries == expected)
+    }
+
+    @Test(arguments: [
+        ("C:\\ok;srv*", 6),
+        ("srv*C:\\cache*", 0),
+        ("a;b;symsrv*", 4),
+        ("x;foo*bar", 2),
+        ("cache*a*b", 0),
+    ])
+    func malformed(text: String, position: Int) {
+        #expect(throws: SymbolPath.Malformed.self) { try SymbolPath(parsing: text) }
+        do {
+            _ = try SymbolPath(parsing: text)
+        } catch {
+            #expect(error.position == position)
+        }
+    }
+
+    @Test func environmentAltFirst() throws {
+        let environment = [
+            "_NT_SYMBOL_PATH": "srv*C:\\cache*https://msdl.microsoft.com/download/symbols",
+            "_NT_ALT_SYMBOL_PATH": "C:\\private",
+            "_NT_EXECUTABLE_IMAGE_PATH": "C:\\images;srv*C:\\cache*https://msdl.microsoft.com/download/symbols",
+            "DEBUGINFOD_URLS": "https://debuginfod.debian.net  https://debuginfod.elfutils.org/",
+        ]
+        let path = try SymbolPath.symbolPath(environment: environment)
+        #expect(path.entries.first == .folder("C:\\private"))
+        #expect(path.entries.count == 2)
+        let images = try SymbolPath.executableImagePath(environment: environment)
+        #expect(images.entries.first == .folder("C:\\images"))
+        #expect(DebuginfodURLs(environment: environment).urls == ["https://debuginfod.debian.net", "https://debuginfod.elfutils.org/"])
+        #expect(DebuginfodURLs(environment: [:]).urls.isEmpty)
+    }
+}
