@@ -25,7 +25,8 @@ public struct TransactionRecord: Sendable, Hashable {
     public var line: String {
         switch action {
         case .add(let isPointer, let date, let time, let product, let version, let comment):
-            return "\(TransactionID.format(id)),add,\(isPointer ? "ptr" : "file"),\(date),\(time),\"\(product)\",\"\(version)\",\"\(comment)\","
+            return
+                "\(TransactionID.format(id)),add,\(isPointer ? "ptr" : "file"),\(date),\(time),\"\(product)\",\"\(version)\",\"\(comment)\","
         case .delete(let deletedID):
             return "\(TransactionID.format(id)),del,\(TransactionID.format(deletedID))"
         }
@@ -50,9 +51,13 @@ public struct TransactionRecord: Sendable, Hashable {
             guard fields.count >= 8, fields[2] == "file" || fields[2] == "ptr" else {
                 throw Malformed(line: lineNumber, reason: "an add record needs file|ptr, date, time, product, version, comment")
             }
-            action = .add(isPointer: fields[2] == "ptr", date: fields[3], time: fields[4], product: fields[5], version: fields[6], comment: fields[7])
+            action = .add(
+                isPointer: fields[2] == "ptr", date: fields[3], time: fields[4], product: fields[5], version: fields[6],
+                comment: fields[7])
         case "del":
-            guard let deleted = Int(fields[2]) else { throw Malformed(line: lineNumber, reason: "a del record needs the deleted id") }
+            guard let deleted = Int(fields[2]) else {
+                throw Malformed(line: lineNumber, reason: "a del record needs the deleted id")
+            }
             action = .delete(deletedID: deleted)
         default:
             throw Malformed(line: lineNumber, reason: "unknown action \(fields[1])")
@@ -62,7 +67,8 @@ public struct TransactionRecord: Sendable, Hashable {
     /// Parses every non-empty line of a `server.txt` or `history.txt`.
     public static func parseAll(_ text: String) throws(Malformed) -> [TransactionRecord] {
         var records = [TransactionRecord]()
-        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated()
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
         where !line.trimmingSpaces.isEmpty {
             records.append(try TransactionRecord(parsing: line, lineNumber: number + 1))
         }
@@ -113,14 +119,17 @@ public struct TransactionEntry: Sendable, Hashable {
     /// path (seen in the fixture store `generated/symstore/000Admin/0000000001`); both forms are read.
     public static func parseAll(_ text: String) throws(TransactionRecord.Malformed) -> [TransactionEntry] {
         var entries = [TransactionEntry]()
-        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated()
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
         where !line.trimmingSpaces.isEmpty {
             let fields = TransactionRecord.splitQuoted(line)
             guard fields.count == 2, let slash = fields[0].lastIndex(of: "\\") else {
                 throw TransactionRecord.Malformed(line: number + 1, reason: "expected \"<file>\\<index>\",\"<source>\"")
             }
-            entries.append(TransactionEntry(
-                fileName: String(fields[0][..<slash]), index: String(fields[0][fields[0].index(after: slash)...]), sourcePath: fields[1]))
+            entries.append(
+                TransactionEntry(
+                    fileName: String(fields[0][..<slash]), index: String(fields[0][fields[0].index(after: slash)...]),
+                    sourcePath: fields[1]))
         }
         return entries
     }

@@ -72,7 +72,9 @@ public struct Cabinet: Sendable {
         var reader = bytes.reader()
         let signature = try reader.read(UInt32.self, "CFHEADER.signature")
         guard signature == 0x4643_534D else {
-            throw ParseError(offset: bytes.fileOffset, field: "CFHEADER.signature", kind: .badSignature(expected: "MSCF", found: hex(signature, width: 8)))
+            throw ParseError(
+                offset: bytes.fileOffset, field: "CFHEADER.signature",
+                kind: .badSignature(expected: "MSCF", found: hex(signature, width: 8)))
         }
         _ = try reader.read(UInt32.self, "CFHEADER.reserved1")
         declaredSize = try reader.read(UInt32.self, "CFHEADER.cbCabinet")
@@ -82,7 +84,8 @@ public struct Cabinet: Sendable {
         let minor = try reader.read(UInt8.self, "CFHEADER.versionMinor")
         let major = try reader.read(UInt8.self, "CFHEADER.versionMajor")
         guard major == 1, minor == 3 else {
-            throw ParseError(offset: reader.fileOffset - 2, field: "CFHEADER.version", kind: .unsupportedVersion("\(major).\(minor)"))
+            throw ParseError(
+                offset: reader.fileOffset - 2, field: "CFHEADER.version", kind: .unsupportedVersion("\(major).\(minor)"))
         }
         let folderCount = Int(try reader.read(UInt16.self, "CFHEADER.cFolders"))
         let fileCount = Int(try reader.read(UInt16.self, "CFHEADER.cFiles"))
@@ -99,7 +102,9 @@ public struct Cabinet: Sendable {
         }
         self.dataReserve = dataReserve
         if flags & (Self.flagPrevCabinet | Self.flagNextCabinet) != 0 {
-            throw ParseError(offset: bytes.fileOffset + 30, field: "CFHEADER.flags", kind: .invalidValue("cabinet sets spanning several files are not supported"))
+            throw ParseError(
+                offset: bytes.fileOffset + 30, field: "CFHEADER.flags",
+                kind: .invalidValue("cabinet sets spanning several files are not supported"))
         }
         try reader.checkCount(folderCount, elementSize: 8 + folderReserve, "CFHEADER.cFolders")
         var folders = [Folder]()
@@ -111,7 +116,9 @@ public struct Cabinet: Sendable {
             folders.append(Folder(dataOffset: offset, dataBlockCount: blocks, typeCompress: type))
         }
         self.folders = folders
-        var fileReader = try bytes.slice(offset: filesOffset, size: bytes.count - min(Int(filesOffset), bytes.count), field: "CFHEADER.coffFiles").reader()
+        var fileReader = try bytes.slice(
+            offset: filesOffset, size: bytes.count - min(Int(filesOffset), bytes.count), field: "CFHEADER.coffFiles"
+        ).reader()
         try fileReader.checkCount(fileCount, elementSize: 17, "CFHEADER.cFiles")
         var files = [File]()
         for _ in 0..<fileCount {
@@ -124,14 +131,21 @@ public struct Cabinet: Sendable {
             let rest = fileReader.view.suffix(from: fileReader.position)
             let nameLength = rest.withUnsafeBytes { $0.firstIndex(of: 0) }
             guard let nameLength, nameLength <= 256 else {
-                throw ParseError(offset: fileReader.fileOffset, field: "CFFILE.szName", kind: .invalidValue("name not NUL-terminated within 256 bytes"))
+                throw ParseError(
+                    offset: fileReader.fileOffset, field: "CFFILE.szName",
+                    kind: .invalidValue("name not NUL-terminated within 256 bytes"))
             }
             let name = try fileReader.readBytes(nameLength, "CFFILE.szName").utf8String
             try fileReader.skip(1, "CFFILE.szName")
             guard Int(folderIndex) < folders.count else {
-                throw ParseError(offset: fileReader.fileOffset, field: "CFFILE.iFolder", kind: .invalidValue("folder \(folderIndex) of \(folders.count)"))
+                throw ParseError(
+                    offset: fileReader.fileOffset, field: "CFFILE.iFolder",
+                    kind: .invalidValue("folder \(folderIndex) of \(folders.count)"))
             }
-            files.append(File(size: size, folderOffset: folderOffset, folderIndex: folderIndex, date: date, time: time, attributes: attributes, name: name))
+            files.append(
+                File(
+                    size: size, folderOffset: folderOffset, folderIndex: folderIndex, date: date, time: time,
+                    attributes: attributes, name: name))
         }
         self.files = files
     }
@@ -141,19 +155,29 @@ public struct Cabinet: Sendable {
         try self.init(bytes: try MappedFile(path: path).bytes)
     }
 
-    /// Decodes the file at `index`; its declared size must not exceed `limit` bytes.
+    /// Decodes the file at `index`. Its folder is decoded from the start up to the file's end,
+    /// and that end (`uoffFolderStart` + `cbFile`) must not exceed `limit` bytes.
     public func extract(fileAt index: Int, limit: Int) throws(ParseError) -> [UInt8] {
         guard files.indices.contains(index) else {
             throw ParseError(offset: bytes.fileOffset, field: "CFFILE", kind: .invalidValue("no file \(index)"))
         }
         let file = files[index]
         guard Int(file.size) <= limit else {
-            throw ParseError(offset: bytes.fileOffset, field: "CFFILE.cbFile", kind: .countTooLarge(count: Int64(file.size), limit: Int64(limit)))
+            throw ParseError(
+                offset: bytes.fileOffset, field: "CFFILE.cbFile",
+                kind: .countTooLarge(count: Int64(file.size), limit: Int64(limit)))
         }
         let end = Int(file.folderOffset) + Int(file.size)
+        guard end <= limit else {
+            throw ParseError(
+                offset: bytes.fileOffset, field: "CFFILE.uoffFolderStart",
+                kind: .countTooLarge(count: Int64(end), limit: Int64(limit)))
+        }
         let data = try decodeFolder(Int(file.folderIndex), upTo: end)
         guard data.count >= end else {
-            throw ParseError(offset: bytes.fileOffset, field: "CFFILE.cbFile", kind: .truncated(needed: Int64(end), available: Int64(data.count)))
+            throw ParseError(
+                offset: bytes.fileOffset, field: "CFFILE.cbFile",
+                kind: .truncated(needed: Int64(end), available: Int64(data.count)))
         }
         return Array(data[Int(file.folderOffset)..<end])
     }
@@ -161,7 +185,9 @@ public struct Cabinet: Sendable {
     /// The cabinet's only file, as symstore writes them; throws unless there is exactly one.
     public func extractSingleFile(limit: Int) throws(ParseError) -> (name: String, bytes: [UInt8]) {
         guard files.count == 1 else {
-            throw ParseError(offset: bytes.fileOffset + 18, field: "CFHEADER.cFiles", kind: .invalidValue("\(files.count) files; a compressed store file holds one"))
+            throw ParseError(
+                offset: bytes.fileOffset + 18, field: "CFHEADER.cFiles",
+                kind: .invalidValue("\(files.count) files; a compressed store file holds one"))
         }
         return (files[0].name, try extract(fileAt: 0, limit: limit))
     }
@@ -169,7 +195,10 @@ public struct Cabinet: Sendable {
     /// Decodes a folder's data blocks until `upTo` bytes are out.
     func decodeFolder(_ index: Int, upTo wanted: Int) throws(ParseError) -> [UInt8] {
         let folder = folders[index]
-        var reader = try bytes.slice(offset: folder.dataOffset, size: bytes.count - min(Int(folder.dataOffset), bytes.count), field: "CFFOLDER.coffCabStart").reader()
+        var reader = try bytes.slice(
+            offset: folder.dataOffset, size: bytes.count - min(Int(folder.dataOffset), bytes.count),
+            field: "CFFOLDER.coffCabStart"
+        ).reader()
         var output = [UInt8]()
         var lzx: LZXDecoder?
         switch folder.compression {
@@ -177,11 +206,15 @@ public struct Cabinet: Sendable {
             break
         case .lzx:
             guard (15...21).contains(folder.lzxWindowBits) else {
-                throw ParseError(offset: bytes.fileOffset, field: "CFFOLDER.typeCompress", kind: .invalidValue("LZX window 2^\(folder.lzxWindowBits)"))
+                throw ParseError(
+                    offset: bytes.fileOffset, field: "CFFOLDER.typeCompress",
+                    kind: .invalidValue("LZX window 2^\(folder.lzxWindowBits)"))
             }
             lzx = LZXDecoder(windowBits: folder.lzxWindowBits)
         default:
-            throw ParseError(offset: bytes.fileOffset, field: "CFFOLDER.typeCompress", kind: .invalidValue("compression type \(folder.compression.rawValue) is not supported"))
+            throw ParseError(
+                offset: bytes.fileOffset, field: "CFFOLDER.typeCompress",
+                kind: .invalidValue("compression type \(folder.compression.rawValue) is not supported"))
         }
         for _ in 0..<Int(folder.dataBlockCount) where output.count < wanted {
             let blockStart = reader.fileOffset
@@ -191,26 +224,36 @@ public struct Cabinet: Sendable {
             try reader.skip(dataReserve, "CFDATA.abReserve")
             let payload = try reader.readBytes(compressedSize, "CFDATA.ab")
             if checksum != 0 {
-                let sizes: [UInt8] = [UInt8(compressedSize & 0xFF), UInt8(compressedSize >> 8), UInt8(uncompressedSize & 0xFF), UInt8(uncompressedSize >> 8)]
+                let sizes: [UInt8] = [
+                    UInt8(compressedSize & 0xFF), UInt8(compressedSize >> 8), UInt8(uncompressedSize & 0xFF),
+                    UInt8(uncompressedSize >> 8),
+                ]
                 let computed = payload.withUnsafeBytes { Self.checksum($0, seed: 0) }
                 let total = sizes.withUnsafeBytes { Self.checksum($0, seed: computed) }
                 guard total == checksum else {
-                    throw ParseError(offset: blockStart, field: "CFDATA.csum", kind: .invalidValue("checksum \(hex(total, width: 8)) does not match \(hex(checksum, width: 8))"))
+                    throw ParseError(
+                        offset: blockStart, field: "CFDATA.csum",
+                        kind: .invalidValue("checksum \(hex(total, width: 8)) does not match \(hex(checksum, width: 8))"))
                 }
             }
             guard uncompressedSize <= 32768 else {
-                throw ParseError(offset: blockStart + 6, field: "CFDATA.cbUncomp", kind: .invalidValue("\(uncompressedSize) is more than 32768"))
+                throw ParseError(
+                    offset: blockStart + 6, field: "CFDATA.cbUncomp",
+                    kind: .invalidValue("\(uncompressedSize) is more than 32768"))
             }
             let before = output.count
             switch folder.compression {
             case .none:
                 guard compressedSize == uncompressedSize else {
-                    throw ParseError(offset: blockStart + 4, field: "CFDATA.cbData", kind: .invalidValue("stored block sizes differ"))
+                    throw ParseError(
+                        offset: blockStart + 4, field: "CFDATA.cbData", kind: .invalidValue("stored block sizes differ"))
                 }
                 output += payload.array
             case .mszip:
                 guard payload.count >= 2, payload[0] == 0x43, payload[1] == 0x4B else {
-                    throw ParseError(offset: payload.fileOffset, field: "CFDATA.ab", kind: .badSignature(expected: "CK", found: hex(payload.prefix(2).array.reduce(0) { $0 << 8 | Int($1) })))
+                    throw ParseError(
+                        offset: payload.fileOffset, field: "CFDATA.ab",
+                        kind: .badSignature(expected: "CK", found: hex(payload.prefix(2).array.reduce(0) { $0 << 8 | Int($1) })))
                 }
                 do {
                     try Inflater.inflate(payload.suffix(from: 2), into: &output, limit: Int(uncompressedSize))
@@ -225,7 +268,9 @@ public struct Cabinet: Sendable {
                 }
             }
             guard output.count - before == Int(uncompressedSize) else {
-                throw ParseError(offset: blockStart + 6, field: "CFDATA.cbUncomp", kind: .invalidValue("block decoded to \(output.count - before) bytes, declared \(uncompressedSize)"))
+                throw ParseError(
+                    offset: blockStart + 6, field: "CFDATA.cbUncomp",
+                    kind: .invalidValue("block decoded to \(output.count - before) bytes, declared \(uncompressedSize)"))
             }
         }
         return output

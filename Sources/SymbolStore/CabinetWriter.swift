@@ -56,7 +56,9 @@ public enum CabinetWriter {
         for block in blocks {
             let uncompressed = min(blockSize, contents.count - position)
             position += uncompressed
-            let sizes: [UInt8] = [UInt8(block.count & 0xFF), UInt8(block.count >> 8), UInt8(uncompressed & 0xFF), UInt8(uncompressed >> 8)]
+            let sizes: [UInt8] = [
+                UInt8(block.count & 0xFF), UInt8(block.count >> 8), UInt8(uncompressed & 0xFF), UInt8(uncompressed >> 8),
+            ]
             let dataSum = block.withUnsafeBytes { Cabinet.checksum($0, seed: 0) }
             let checksum = sizes.withUnsafeBytes { Cabinet.checksum($0, seed: dataSum) }
             u32(Int(checksum))
@@ -111,7 +113,9 @@ public enum CabinetWriter {
         let count = end - start
         // A stored block costs 5 bytes of header; use it when the code does not pay.
         if bits.bytes.count > count + 7 {
-            var stored: [UInt8] = [0x43, 0x4B, 0x01, UInt8(count & 0xFF), UInt8(count >> 8), UInt8(~count & 0xFF), UInt8((~count >> 8) & 0xFF)]
+            var stored: [UInt8] = [
+                0x43, 0x4B, 0x01, UInt8(count & 0xFF), UInt8(count >> 8), UInt8(~count & 0xFF), UInt8((~count >> 8) & 0xFF),
+            ]
             stored += input[start..<end]
             return stored
         }

@@ -35,7 +35,8 @@ extension FileIdentity {
         if bytes.count >= 7, bytes.prefix(7).elementsEqual(Array("MODULE ".utf8)) {
             return try readBreakpadSymbols(bytes)
         }
-        throw ParseError(offset: bytes.fileOffset, field: "file signature", kind: .invalidValue("not a PE, PDB, ELF or Breakpad symbol file"))
+        throw ParseError(
+            offset: bytes.fileOffset, field: "file signature", kind: .invalidValue("not a PE, PDB, ELF or Breakpad symbol file"))
     }
 
     // MARK: PE
@@ -44,18 +45,24 @@ extension FileIdentity {
     static func readPE(_ bytes: ByteView, fileName: String) throws(ParseError) -> FileIdentity {
         let lfanew = try bytes.load(UInt32.self, at: 0x3C, field: "IMAGE_DOS_HEADER.e_lfanew")
         guard let nt = Int(exactly: lfanew), nt <= bytes.count - 24 else {
-            throw ParseError(offset: 0x3C, field: "IMAGE_DOS_HEADER.e_lfanew", kind: .outOfBounds(offset: Int64(lfanew), size: 24, fileSize: Int64(bytes.count)))
+            throw ParseError(
+                offset: 0x3C, field: "IMAGE_DOS_HEADER.e_lfanew",
+                kind: .outOfBounds(offset: Int64(lfanew), size: 24, fileSize: Int64(bytes.count)))
         }
         let signature = try bytes.load(UInt32.self, at: nt, field: "IMAGE_NT_HEADERS.Signature")
         guard signature == 0x0000_4550 else {
-            throw ParseError(offset: Int64(nt), field: "IMAGE_NT_HEADERS.Signature", kind: .badSignature(expected: "PE\\0\\0", found: hex(signature, width: 8)))
+            throw ParseError(
+                offset: Int64(nt), field: "IMAGE_NT_HEADERS.Signature",
+                kind: .badSignature(expected: "PE\\0\\0", found: hex(signature, width: 8)))
         }
         // IMAGE_FILE_HEADER (20 bytes) follows the signature; TimeDateStamp is at +4.
         let timeDateStamp = try bytes.load(UInt32.self, at: nt + 8, field: "IMAGE_FILE_HEADER.TimeDateStamp")
         let optional = nt + 24
         let magic = try bytes.load(UInt16.self, at: optional, field: "IMAGE_OPTIONAL_HEADER.Magic")
         guard magic == 0x10B || magic == 0x20B else {
-            throw ParseError(offset: Int64(optional), field: "IMAGE_OPTIONAL_HEADER.Magic", kind: .invalidValue("0x\(hex(magic)) is neither PE32 nor PE32+"))
+            throw ParseError(
+                offset: Int64(optional), field: "IMAGE_OPTIONAL_HEADER.Magic",
+                kind: .invalidValue("0x\(hex(magic)) is neither PE32 nor PE32+"))
         }
         // SizeOfImage is at offset 56 in both IMAGE_OPTIONAL_HEADER32 and 64.
         let sizeOfImage = try bytes.load(UInt32.self, at: optional + 56, field: "IMAGE_OPTIONAL_HEADER.SizeOfImage")
@@ -104,24 +111,33 @@ extension FileIdentity {
             self.blockSize = blockSize
             let directoryBytes = Int(try bytes.load(UInt32.self, at: 44, field: "SuperBlock.NumDirectoryBytes"))
             guard directoryBytes >= 4, directoryBytes <= bytes.count else {
-                throw ParseError(offset: 44, field: "SuperBlock.NumDirectoryBytes", kind: .countTooLarge(count: Int64(directoryBytes), limit: Int64(bytes.count)))
+                throw ParseError(
+                    offset: 44, field: "SuperBlock.NumDirectoryBytes",
+                    kind: .countTooLarge(count: Int64(directoryBytes), limit: Int64(bytes.count)))
             }
             let blockMapAddr = Int(try bytes.load(UInt32.self, at: 52, field: "SuperBlock.BlockMapAddr"))
             let directoryBlocks = (directoryBytes + blockSize - 1) / blockSize
-            var mapReader = try bytes.slice(offset: blockMapAddr * blockSize, size: directoryBlocks * 4, field: "SuperBlock.BlockMapAddr").reader()
+            var mapReader = try bytes.slice(
+                offset: blockMapAddr * blockSize, size: directoryBlocks * 4, field: "SuperBlock.BlockMapAddr"
+            ).reader()
             var directory = [UInt8]()
             directory.reserveCapacity(directoryBytes)
             for _ in 0..<directoryBlocks {
                 let block = Int(try mapReader.read(UInt32.self, "stream directory block"))
                 let take = min(blockSize, directoryBytes - directory.count)
                 let (offset, overflow) = block.multipliedReportingOverflow(by: blockSize)
-                guard !overflow else { throw ParseError(offset: mapReader.fileOffset, field: "stream directory block", kind: .invalidValue("\(block)")) }
+                guard !overflow else {
+                    throw ParseError(
+                        offset: mapReader.fileOffset, field: "stream directory block", kind: .invalidValue("\(block)"))
+                }
                 directory += try bytes.slice(offset: offset, size: take, field: "stream directory block").array
             }
             self.directory = directory
             let count = Int(directory.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }.littleEndian)
             guard count <= (directory.count - 4) / 4 else {
-                throw ParseError(offset: 0, field: "StreamDirectory.NumStreams", kind: .countTooLarge(count: Int64(count), limit: Int64((directory.count - 4) / 4)))
+                throw ParseError(
+                    offset: 0, field: "StreamDirectory.NumStreams",
+                    kind: .countTooLarge(count: Int64(count), limit: Int64((directory.count - 4) / 4)))
             }
             streamCount = count
         }
@@ -141,7 +157,8 @@ extension FileIdentity {
         /// The first `length` bytes of `stream`, copied from its blocks.
         func streamPrefix(_ stream: Int, length: Int, field: String) throws(ParseError) -> ByteView {
             guard streamSize(stream) >= length else {
-                throw ParseError(offset: 0, field: field, kind: .truncated(needed: Int64(length), available: Int64(streamSize(stream))))
+                throw ParseError(
+                    offset: 0, field: field, kind: .truncated(needed: Int64(length), available: Int64(streamSize(stream))))
             }
             var blockIndex = 1 + streamCount
             for earlier in 0..<stream {
@@ -207,7 +224,9 @@ extension FileIdentity {
         func address(_ offset: Int, _ field: String) throws(ParseError) -> Int {
             if is64 {
                 let value = try bytes.load(UInt64.self, at: offset, endianness: order, field: field)
-                guard let int = Int(exactly: value) else { throw ParseError(offset: Int64(offset), field: field, kind: .invalidValue("\(value)")) }
+                guard let int = Int(exactly: value) else {
+                    throw ParseError(offset: Int64(offset), field: field, kind: .invalidValue("\(value)"))
+                }
                 return int
             }
             return try word(offset, field)
@@ -224,10 +243,11 @@ extension FileIdentity {
         var sections = [Section]()
         for index in 0..<shnum {
             let base = shoff + index * shentsize
-            sections.append(Section(
-                name: try word(base, "Elf_Shdr.sh_name"), type: try word(base + 4, "Elf_Shdr.sh_type"),
-                offset: try address(base + (is64 ? 0x18 : 0x10), "Elf_Shdr.sh_offset"),
-                size: try address(base + (is64 ? 0x20 : 0x14), "Elf_Shdr.sh_size")))
+            sections.append(
+                Section(
+                    name: try word(base, "Elf_Shdr.sh_name"), type: try word(base + 4, "Elf_Shdr.sh_type"),
+                    offset: try address(base + (is64 ? 0x18 : 0x10), "Elf_Shdr.sh_offset"),
+                    size: try address(base + (is64 ? 0x20 : 0x14), "Elf_Shdr.sh_size")))
         }
         var isDebugInfo = false
         if shstrndx < sections.count {
@@ -235,7 +255,8 @@ extension FileIdentity {
             for section in sections where section.type == 8 /* SHT_NOBITS */ {
                 let nameOffset = strings.offset &+ section.name
                 guard nameOffset >= 0, nameOffset < bytes.count else { continue }
-                if let name = try? bytes.slice(offset: nameOffset, size: min(6, max(0, bytes.count - nameOffset)), field: "sh_name"),
+                if let name = try? bytes.slice(
+                    offset: nameOffset, size: min(6, max(0, bytes.count - nameOffset)), field: "sh_name"),
                     name.cString == ".text"
                 {
                     isDebugInfo = true
@@ -252,11 +273,13 @@ extension FileIdentity {
                 let name = try reader.readBytes((nameSize + 3) & ~3, "note name")
                 let desc = try reader.readBytes((descSize + 3) & ~3, "note descriptor")
                 if type == 3 /* NT_GNU_BUILD_ID */, name.prefix(nameSize).cString == "GNU", descSize > 0 {
-                    return FileIdentity(fileName: fileName, identifier: .elf(buildID: desc.prefix(descSize).array, isDebugInfo: isDebugInfo))
+                    return FileIdentity(
+                        fileName: fileName, identifier: .elf(buildID: desc.prefix(descSize).array, isDebugInfo: isDebugInfo))
                 }
             }
         }
-        throw ParseError(offset: Int64(shoff), field: "NT_GNU_BUILD_ID", kind: .invalidValue("the ELF file has no GNU build id note"))
+        throw ParseError(
+            offset: Int64(shoff), field: "NT_GNU_BUILD_ID", kind: .invalidValue("the ELF file has no GNU build id note"))
     }
 
     // MARK: Breakpad symbols
@@ -267,7 +290,8 @@ extension FileIdentity {
         let line = head.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).first ?? ""
         let fields = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: true)
         guard fields.count == 5, fields[3].count >= 33, fields[3].allSatisfy(\.isHexDigit) else {
-            throw ParseError(offset: 0, field: "MODULE line", kind: .invalidValue("expected MODULE <os> <arch> <debug id> <name>"))
+            throw ParseError(
+                offset: 0, field: "MODULE line", kind: .invalidValue("expected MODULE <os> <arch> <debug id> <name>"))
         }
         return FileIdentity(fileName: String(fields[4]), identifier: .breakpad(debugID: fields[3].uppercased()))
     }

@@ -99,7 +99,9 @@ struct Inflater {
         return (literals, distances)
     }()
 
-    static let lengthBase = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
+    static let lengthBase = [
+        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
+    ]
     static let lengthExtra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
     static let distanceBase = [
         1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
@@ -138,7 +140,9 @@ struct Inflater {
         return (try Code(lengths: Array(lengths[0..<literalCount])), try Code(lengths: Array(lengths[literalCount...])))
     }
 
-    static func decodeBlock(_ bits: inout LSBBitReader, _ output: inout [UInt8], stop: Int, literals: Code, distances: Code) throws(Failure) {
+    static func decodeBlock(_ bits: inout LSBBitReader, _ output: inout [UInt8], stop: Int, literals: Code, distances: Code)
+        throws(Failure)
+    {
         while true {
             let symbol = try literals.decode(&bits)
             if symbol < 256 {
@@ -153,7 +157,9 @@ struct Inflater {
                 let distanceSymbol = try distances.decode(&bits)
                 guard distanceSymbol < distanceBase.count else { throw .invalid("distance symbol \(distanceSymbol)") }
                 let distance = distanceBase[distanceSymbol] + (try bits.take(distanceExtra[distanceSymbol]))
-                guard distance <= output.count else { throw .invalid("distance \(distance) reaches before the start of the data") }
+                guard distance <= output.count else {
+                    throw .invalid("distance \(distance) reaches before the start of the data")
+                }
                 guard output.count + length <= stop else { throw .outputLimit }
                 var from = output.count - distance
                 for _ in 0..<length {

@@ -126,7 +126,9 @@ struct LZXDecoder {
     }
 
     /// Reads code lengths `from..<to` as deltas from the previous block's, through a pretree.
-    func readLengths(_ bits: inout MSBWordReader, into lengths: inout [Int], from first: Int, to last: Int) throws(Inflater.Failure) {
+    func readLengths(_ bits: inout MSBWordReader, into lengths: inout [Int], from first: Int, to last: Int) throws(Inflater
+        .Failure)
+    {
         var pretreeLengths = [Int]()
         for _ in 0..<Self.pretreeSize { pretreeLengths.append(try bits.take(4)) }
         let pretree = try Inflater.Code(lengths: pretreeLengths)
@@ -214,7 +216,10 @@ struct LZXDecoder {
                 continue
             }
             let current = framePosition + index
-            let absolute = Int(Int32(bitPattern: UInt32(frame[index + 1]) | UInt32(frame[index + 2]) << 8 | UInt32(frame[index + 3]) << 16 | UInt32(frame[index + 4]) << 24))
+            let absolute = Int(
+                Int32(
+                    bitPattern: UInt32(frame[index + 1]) | UInt32(frame[index + 2]) << 8 | UInt32(frame[index + 3]) << 16
+                        | UInt32(frame[index + 4]) << 24))
             if absolute >= -current && absolute < translationSize {
                 let relative = absolute >= 0 ? absolute - current : absolute + translationSize
                 let bits = UInt32(truncatingIfNeeded: relative)

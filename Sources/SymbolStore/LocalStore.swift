@@ -57,7 +57,9 @@ public struct LocalSymbolStore: Sendable {
         let pointer = absolute(key.pointer)
         if manager.fileExists(atPath: pointer) {
             guard let data = manager.contents(atPath: pointer) else { throw .io("cannot read \(pointer)") }
-            guard data.count <= 64 * 1024 else { throw .pointer(FilePointer.Malformed(reason: "\(pointer) is larger than 64 KiB")) }
+            guard data.count <= 64 * 1024 else {
+                throw .pointer(FilePointer.Malformed(reason: "\(pointer) is larger than 64 KiB"))
+            }
             do {
                 return .pointer(try FilePointer(parsing: String(decoding: data, as: UTF8.self)), path: pointer)
             } catch {
@@ -91,7 +93,9 @@ public struct LocalSymbolStore: Sendable {
 
     /// The references recorded for a key's folder (`refs.ptr`), empty when there is none.
     public func references(_ key: StoreKey) throws(ReadError) -> [StoreReference] {
-        let path = root + "/" + StoreKey(fileName: key.fileName, index: key.index, storedName: "refs.ptr").relativePath(twoTier: isTwoTier)
+        let path =
+            root + "/"
+            + StoreKey(fileName: key.fileName, index: key.index, storedName: "refs.ptr").relativePath(twoTier: isTwoTier)
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         do {
             return try StoreReference.parse(String(decoding: data, as: UTF8.self))

@@ -63,14 +63,17 @@ public struct StoreReference: Sendable, Hashable {
     /// Parses the lines of a `refs.ptr`; blank lines are skipped, a malformed line throws with its number.
     public static func parse(_ text: String) throws(FilePointer.Malformed) -> [StoreReference] {
         var references = [StoreReference]()
-        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
+        {
             let line = raw.trimmingSpaces
             if line.isEmpty { continue }
             let fields = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count >= 2, let id = Int(fields[0]), id >= 0, fields[1] == "file" || fields[1] == "ptr" else {
                 throw FilePointer.Malformed(reason: "refs.ptr line \(number + 1): expected <id>,file|ptr,<path>")
             }
-            references.append(StoreReference(transactionID: id, isPointer: fields[1] == "ptr", path: fields.count > 2 ? String(fields[2]) : ""))
+            references.append(
+                StoreReference(transactionID: id, isPointer: fields[1] == "ptr", path: fields.count > 2 ? String(fields[2]) : ""))
         }
         return references
     }

@@ -1,3 +1,5 @@
+import BinaryReading
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import BinaryReading
 
 /// Publishes files into a symbol store and deletes transactions, writing `000Admin` the way
 /// symstore does.
@@ -110,23 +111,28 @@ public struct StorePublisher: Sendable {
             var entries = [TransactionEntry]()
             for (path, identity) in identified {
                 let key = StoreKey(identity, casing: options.casing)
-                let folder = root + "/" + (twoTier ? StoreKey.tierPrefix(key.fileName) + "/" : "") + key.fileName + "/" + key.index
+                let folder =
+                    root + "/" + (twoTier ? StoreKey.tierPrefix(key.fileName) + "/" : "") + key.fileName + "/" + key.index
                 try AtomicFiles.makeDirectories(folder)
                 let source = Self.absolute(path)
                 if options.pointer {
                     try AtomicFiles.write(FilePointer.path(source).text, to: folder + "/file.ptr")
                 } else {
-                    guard let contents = AtomicFiles.read(path) else { throw AtomicFiles.Failure(description: "cannot read \(path)") }
+                    guard let contents = AtomicFiles.read(path) else {
+                        throw AtomicFiles.Failure(description: "cannot read \(path)")
+                    }
                     if options.compress {
                         let (date, time) = Self.dosDateTime(now)
-                        let cabinet = CabinetWriter.mszipCabinet(name: key.storedName, contents: contents, dosDate: date, dosTime: time)
+                        let cabinet = CabinetWriter.mszipCabinet(
+                            name: key.storedName, contents: contents, dosDate: date, dosTime: time)
                         try AtomicFiles.write(cabinet, to: folder + "/" + StoreKey.compressedName(key.storedName))
                     } else {
                         try AtomicFiles.write(contents, to: folder + "/" + key.storedName)
                     }
                 }
                 var references = (AtomicFiles.readText(folder + "/refs.ptr")).flatMap { try? StoreReference.parse($0) } ?? []
-                references.append(StoreReference(transactionID: id, isPointer: options.pointer, path: options.pointer ? source : ""))
+                references.append(
+                    StoreReference(transactionID: id, isPointer: options.pointer, path: options.pointer ? source : ""))
                 try AtomicFiles.write(references.map { $0.line + "\r\n" }.joined(), to: folder + "/refs.ptr")
                 entries.append(TransactionEntry(fileName: key.fileName, index: key.index, sourcePath: source))
             }
@@ -135,7 +141,9 @@ public struct StorePublisher: Sendable {
             let (date, clock) = Self.dateAndTime(now)
             let record = TransactionRecord(
                 id: id,
-                action: .add(isPointer: options.pointer, date: date, time: clock, product: options.product, version: options.version, comment: options.comment))
+                action: .add(
+                    isPointer: options.pointer, date: date, time: clock, product: options.product, version: options.version,
+                    comment: options.comment))
             try appendServerLine(record.line)
             try appendHistoryLine(record.line)
             try AtomicFiles.write(TransactionID.format(id), to: adminFolder + "/lastid.txt")
@@ -201,7 +209,9 @@ public struct StorePublisher: Sendable {
     // MARK: query
 
     /// Where each file would be stored, and whether the store holds it (symstore `query`).
-    public func query(_ paths: [String], casing: KeyCasing = .asIs, recursive: Bool = false) -> [(path: String, key: StoreKey?, hit: LocalSymbolStore.Hit?)] {
+    public func query(_ paths: [String], casing: KeyCasing = .asIs, recursive: Bool = false) -> [(
+        path: String, key: StoreKey?, hit: LocalSymbolStore.Hit?
+    )] {
         let store = LocalSymbolStore(root: root)
         return expand(paths, recursive: recursive).map { path in
             guard let identity = try? FileIdentity.read(path: path) else { return (path, nil, nil) }
@@ -291,7 +301,7 @@ public struct StorePublisher: Sendable {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
         guard getcwd(&buffer, buffer.count) != nil else { return path }
-        let cwd = String(cString: buffer)
+        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return cwd + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
     }
 

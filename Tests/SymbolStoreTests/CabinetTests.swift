@@ -1,7 +1,7 @@
 import BinaryReading
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import SymbolStore
 
@@ -78,7 +78,9 @@ struct LZXBitWriter {
         var generator = SystemRandomNumberGenerator()
         // Half text-like (compressible), half random.
         let text = Array("the quick brown fox jumps over the lazy dog ".utf8)
-        let contents = (0..<size).map { index in index % 1000 < 500 ? text[index % text.count] : UInt8.random(in: 0...255, using: &generator) }
+        let contents = (0..<size).map { index in
+            index % 1000 < 500 ? text[index % text.count] : UInt8.random(in: 0...255, using: &generator)
+        }
         let cabinet = CabinetWriter.mszipCabinet(name: "a.pdb", contents: contents)
         let (name, bytes) = try Self.open(cabinet).extractSingleFile(limit: 1 << 20)
         #expect(name == "a.pdb")
@@ -87,7 +89,9 @@ struct LZXBitWriter {
 
     @Test func ourCabinetsReadByCabarchive() throws {
         let contents = (0..<70000).map { UInt8(truncatingIfNeeded: $0 * 7 / 13) }
-        let path = try makeTemporaryFolder("cab") + "/x.pd_"
+        let folder = try makeTemporaryFolder("cab")
+        defer { removeFolder(folder) }
+        let path = folder + "/x.pd_"
         try Data(CabinetWriter.mszipCabinet(name: "x.pdb", contents: contents)).write(to: URL(fileURLWithPath: path))
         #expect(try cabarchiveExpand(path)["x.pdb"] == contents)
     }
@@ -211,6 +215,33 @@ struct LZXBitWriter {
         #expect(try cabinet.extract(fileAt: 0, limit: 100) == Array("ABABABABACAC".utf8))
     }
 
+    @Test func lzxAlignedOffsetBlock() throws {
+        var main = [Int](repeating: 0, count: 256 + 30 * 8)
+        main[65] = 2; main[66] = 2; main[67] = 3; main[256] = 3; main[293] = 3; main[325] = 3
+        // Canonical main codes: 65→00, 66→01, 67→100, 256→101, 293→110, 325→111.
+        var bits = LZXBitWriter()
+        bits.bits(0, 1)
+        bits.bits(2, 3)  // aligned offset block
+        bits.bits(21, 24)
+        for _ in 0..<8 { bits.bits(3, 3) }  // aligned tree: eight 3-bit codes, symbol i → i
+        Self.writeLengths(&bits, Array(main[0..<256]))
+        Self.writeLengths(&bits, Array(main[256...]))
+        Self.writeLengths(&bits, [Int](repeating: 0, count: 249))
+        bits.bits(0b00, 2)  // A
+        bits.bits(0b01, 2)  // B
+        bits.bits(0b110, 3)  // 293: slot 4 (one verbatim footer bit even in aligned blocks), length 7
+        bits.bits(0, 1)  // offset 2
+        bits.bits(0b100, 3)  // C
+        bits.bits(0b101, 3)  // 256: R0, length 2
+        bits.bits(0b100, 3)  // C
+        bits.bits(0b100, 3)  // C
+        bits.bits(0b111, 3)  // 325: slot 8 (3 footer bits, all from the aligned tree), length 7
+        bits.bits(0b000, 3)  // aligned symbol 0: offset 16 + 0 - 2 = 14
+        bits.flush()
+        let cabinet = try Self.open(CabinetBuilder(typeCompress: Self.lzxWindow15, blocks: [(bits.bytes, 21)]).bytes)
+        #expect(try cabinet.extract(fileAt: 0, limit: 100) == Array("ABABABABACACCCABABABA".utf8))
+    }
+
     @Test func lzxUncompressedBlockSpanningFrames() throws {
         let data = (0..<40001).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         var first = LZXBitWriter()
@@ -230,8 +261,11 @@ struct LZXBitWriter {
         var generator = SystemRandomNumberGenerator()
         for windowBits in [15, 16, 21] {
             for _ in 0..<200 {
-                let payload = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                let cabinet = try Self.open(CabinetBuilder(typeCompress: UInt16(windowBits) << 8 | 3, blocks: [(payload, 32768)]).bytes)
+                let payload = (0..<Int.random(in: 0...300, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
+                let cabinet = try Self.open(
+                    CabinetBuilder(typeCompress: UInt16(windowBits) << 8 | 3, blocks: [(payload, 32768)]).bytes)
                 _ = try? cabinet.extract(fileAt: 0, limit: 1 << 20)
             }
         }
@@ -264,10 +298,11 @@ struct LZXBitWriter {
 
     @Test func referencesParse() throws {
         let references = try StoreReference.parse("0000000001,file,\r\n0000000026,ptr,\\\\server\\path\\x.dbg\r\n")
-        #expect(references == [
-            StoreReference(transactionID: 1, isPointer: false, path: ""),
-            StoreReference(transactionID: 26, isPointer: true, path: "\\\\server\\path\\x.dbg"),
-        ])
+        #expect(
+            references == [
+                StoreReference(transactionID: 1, isPointer: false, path: ""),
+                StoreReference(transactionID: 26, isPointer: true, path: "\\\\server\\path\\x.dbg"),
+            ])
         #expect(references.map(\.line) == ["0000000001,file,", "0000000026,ptr,\\\\server\\path\\x.dbg"])
     }
 }

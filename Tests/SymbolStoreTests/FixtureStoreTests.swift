@@ -1,7 +1,7 @@
 import BinaryReading
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import SymbolStore
 
@@ -108,5 +108,27 @@ import TestSupport
         } else {
             Issue.record("basic.dbg not read as ELF")
         }
+    }
+
+    @Test func dbiAgeWinsOverInfoAge() throws {
+        try #require(TestEnvironment.hasSharedFixtures)
+        // pdbstr raised the info stream's age to 4; the DBI age (1) is the one in the debug id.
+        let identity = try FileIdentity.read(
+            path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/crash_with_srcsrv.pdb"))
+        #expect(StoreKey(identity).index == "3249D99D0C4049318610F4E4FB0B69361")
+        let plain = try FileIdentity.read(path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/crash.pdb"))
+        #expect(StoreKey(plain).index == "3249D99D0C4049318610F4E4FB0B69361")
+    }
+
+    @Test func portablePDB() throws {
+        try #require(TestEnvironment.hasSharedFixtures)
+        let identity = try FileIdentity.read(
+            path: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/windows/portable.pdb"))
+        guard case .portablePDB = identity.identifier else {
+            Issue.record("portable.pdb read as \(identity)")
+            return
+        }
+        let index = StoreKey(identity).index
+        #expect(index.count == 40 && index.hasSuffix("FFFFFFFF"))
     }
 }

@@ -8,13 +8,18 @@ func makeTemporaryFolder(_ label: String) throws -> String {
     return url.path
 }
 
+/// Removes a folder made by `makeTemporaryFolder`.
+func removeFolder(_ path: String) {
+    try? FileManager.default.removeItem(atPath: path)
+}
+
 /// Every file below `root`, relative, sorted (lock files and `.deleted` transaction files excluded when asked).
 func fileTree(_ root: String, excluding: (String) -> Bool = { _ in false }) -> [String] {
     guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
     var files = [String]()
     while let next = walker.nextObject() as? String {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: root + "/" + next, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: root + "/" + next, isDirectory: &isDirectory)
         if !isDirectory.boolValue && !excluding(next) { files.append(next) }
     }
     return files.sorted()

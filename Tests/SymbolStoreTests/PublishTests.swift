@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import SymbolStore
 
 @Suite struct PublishTests {
-    static let x64 = ["fixture.exe", "fixture.pdb", "fixturedll.dll", "fixturedll.pdb"].map { TestEnvironment.shared("generated/pe/x64/" + $0) }
+    static let x64 = ["fixture.exe", "fixture.pdb", "fixturedll.dll", "fixturedll.pdb"].map {
+        TestEnvironment.shared("generated/pe/x64/" + $0)
+    }
     static let x86 = ["fixture.exe", "fixture.pdb"].map { TestEnvironment.shared("generated/pe/x86/" + $0) }
 
     /// Files only we write: `refs.ptr` (the symstore package does not write it) and our lock file.
@@ -20,20 +22,26 @@ import TestSupport
     /// Transaction file entries as (file, index, source file name), comparable across
     /// source folders and across the closing-quote difference.
     static func entries(_ path: String) throws -> [String] {
-        try TransactionEntry.parseAll(readText(path)).map { "\($0.fileName)\\\($0.index) \($0.sourcePath.split(separator: "/").suffix(2).joined(separator: "/"))" }
+        try TransactionEntry.parseAll(readText(path)).map {
+            "\($0.fileName)\\\($0.index) \($0.sourcePath.split(separator: "/").suffix(2).joined(separator: "/"))"
+        }
     }
 
     @Test func sameStoreAsTheFixture() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("fixture")
+        defer { removeFolder(root) }
         let publisher = StorePublisher(root: root)
         let first = try publisher.add(Self.x64, options: .init(product: "fixture", version: "1.0", comment: "x64 plain"))
-        let second = try publisher.add(Self.x86, options: .init(product: "fixture", version: "1.0", comment: "x86 compressed", compress: true))
+        let second = try publisher.add(
+            Self.x86, options: .init(product: "fixture", version: "1.0", comment: "x86 compressed", compress: true))
         #expect(first.transactionID == 1 && second.transactionID == 2)
         let fixture = FixtureStoreTests.storeRoot
         #expect(fileTree(root, excluding: Self.ours) == fileTree(fixture))
         for name in ["server.txt", "history.txt"] {
-            #expect(Self.withoutDates(readText(root + "/000Admin/" + name)) == Self.withoutDates(readText(fixture + "/000Admin/" + name)), "\(name)")
+            #expect(
+                Self.withoutDates(readText(root + "/000Admin/" + name))
+                    == Self.withoutDates(readText(fixture + "/000Admin/" + name)), "\(name)")
         }
         #expect(readText(root + "/000Admin/lastid.txt") == readText(fixture + "/000Admin/lastid.txt"))
         for id in ["0000000001", "0000000002"] {
@@ -69,7 +77,9 @@ import TestSupport
     @Test func sameTreeAsTheSymstorePackage() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let theirs = try makeTemporaryFolder("pypi")
+        defer { removeFolder(theirs) }
         let ours = try makeTemporaryFolder("ours")
+        defer { removeFolder(ours) }
         // The package compresses only through GObject's GCab, absent from the venv: both publish plain files.
         try Self.pypiSymstore(["-p", "fixture", "-r", "1.0", "-c", "x64 plain", theirs] + Self.x64)
         try Self.pypiSymstore(["-p", "fixture", "-r", "1.0", "-c", "x86 plain", theirs] + Self.x86)
@@ -96,6 +106,7 @@ import TestSupport
     @Test func pointersAndQuery() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("ptr")
+        defer { removeFolder(root) }
         let publisher = StorePublisher(root: root)
         let result = try publisher.add([Self.x64[0]], options: .init(pointer: true))
         #expect(result.entries.count == 1)
@@ -117,20 +128,25 @@ import TestSupport
     @Test func foldersRecursiveAndSkipped() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("folders")
+        defer { removeFolder(root) }
         let result = try StorePublisher(root: root).add([TestEnvironment.shared("generated/pe")], options: .init(recursive: true))
         // Three architectures × (exe, dll, two pdbs); the .map files are skipped.
         #expect(result.entries.count == 12)
-        #expect(result.skipped.allSatisfy { !$0.path.hasSuffix(".exe") && !$0.path.hasSuffix(".dll") && !$0.path.hasSuffix(".pdb") })
+        #expect(
+            result.skipped.allSatisfy { !$0.path.hasSuffix(".exe") && !$0.path.hasSuffix(".dll") && !$0.path.hasSuffix(".pdb") })
+        let flat = try makeTemporaryFolder("flat")
+        defer { removeFolder(flat) }
         // Without recursion only the top folder's files count: the C sources are no store files.
         #expect(throws: StorePublisher.PublishError.self) {
-            try StorePublisher(root: try makeTemporaryFolder("flat")).add([TestEnvironment.shared("generated/pe")])
+            try StorePublisher(root: flat).add([TestEnvironment.shared("generated/pe")])
         }
     }
 
     @Test func twoTierStore() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("twotier")
-        FileManager.default.createFile(atPath: root + "/index2.txt", contents: Data())
+        defer { removeFolder(root) }
+        _ = FileManager.default.createFile(atPath: root + "/index2.txt", contents: Data())
         _ = try StorePublisher(root: root).add([Self.x64[0]])
         #expect(FileManager.default.fileExists(atPath: root + "/fi/fixture.exe/08625E115000/fixture.exe"))
         let key = StoreKey(try FileIdentity.read(path: Self.x64[0]))
@@ -140,6 +156,7 @@ import TestSupport
     @Test func interruptedTransactionIsReplaced() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("killed")
+        defer { removeFolder(root) }
         let publisher = StorePublisher(root: root)
         _ = try publisher.add([Self.x64[0]])
         // A publisher killed after writing its transaction file but before the records.
@@ -153,6 +170,7 @@ import TestSupport
     @Test func concurrentPublishersSerialize() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("concurrent")
+        defer { removeFolder(root) }
         let inputs = [Self.x64, Self.x86, [Self.x64[1]], [Self.x86[1]], Self.x64, Self.x86]
         let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: inputs.count) { index in

@@ -9,28 +9,57 @@ import Testing
     static let microsoft = "https://msdl.microsoft.com/download/symbols"
 
     @Test(arguments: [
-        ("srv*C:\\symbols*https://msdl.microsoft.com/download/symbols",
-         [Entry.server(Server(downstream: [.directory("C:\\symbols")], upstream: .url(microsoft)))]),
-        ("SRV*c:\\localsymbols*http://msdl.microsoft.com/download/symbols",
-         [.server(Server(downstream: [.directory("c:\\localsymbols")], upstream: .url("http://msdl.microsoft.com/download/symbols")))]),
-        ("symsrv*symsrv.dll*C:\\symbols*https://msdl.microsoft.com/download/symbols",
-         [.server(Server(provider: "symsrv.dll", downstream: [.directory("C:\\symbols")], upstream: .url(microsoft)))]),
-        ("srv**https://msdl.microsoft.com/download/symbols",
-         [.server(Server(downstream: [.defaultDownstream], upstream: .url(microsoft)))]),
-        ("srv*https://msdl.microsoft.com/download/symbols",
-         [.server(Server(downstream: [], upstream: .url(microsoft)))]),
-        ("srv*\\\\buildserver\\symbols",
-         [.server(Server(downstream: [], upstream: .directory("\\\\buildserver\\symbols")))]),
+        (
+            "srv*C:\\symbols*https://msdl.microsoft.com/download/symbols",
+            [Entry.server(Server(downstream: [.directory("C:\\symbols")], upstream: .url(microsoft)))]
+        ),
+        (
+            "SRV*c:\\localsymbols*http://msdl.microsoft.com/download/symbols",
+            [
+                .server(
+                    Server(
+                        downstream: [.directory("c:\\localsymbols")], upstream: .url("http://msdl.microsoft.com/download/symbols")
+                    ))
+            ]
+        ),
+        (
+            "symsrv*symsrv.dll*C:\\symbols*https://msdl.microsoft.com/download/symbols",
+            [.server(Server(provider: "symsrv.dll", downstream: [.directory("C:\\symbols")], upstream: .url(microsoft)))]
+        ),
+        (
+            "srv**https://msdl.microsoft.com/download/symbols",
+            [.server(Server(downstream: [.defaultDownstream], upstream: .url(microsoft)))]
+        ),
+        (
+            "srv*https://msdl.microsoft.com/download/symbols",
+            [.server(Server(downstream: [], upstream: .url(microsoft)))]
+        ),
+        (
+            "srv*\\\\buildserver\\symbols",
+            [.server(Server(downstream: [], upstream: .directory("\\\\buildserver\\symbols")))]
+        ),
         // A cascade: local cache, then a team cache on a share, then the internet.
-        ("srv*C:\\cache*\\\\team\\symcache*https://msdl.microsoft.com/download/symbols",
-         [.server(Server(downstream: [.directory("C:\\cache"), .directory("\\\\team\\symcache")], upstream: .url(microsoft)))]),
-        ("cache*C:\\MySymbols;\\\\someshare\\symbols",
-         [.cache("C:\\MySymbols"), .folder("\\\\someshare\\symbols")]),
-        ("cache*;srv*https://symbols.mozilla.org/",
-         [.cache(nil), .server(Server(downstream: [], upstream: .url("https://symbols.mozilla.org/")))]),
+        (
+            "srv*C:\\cache*\\\\team\\symcache*https://msdl.microsoft.com/download/symbols",
+            [.server(Server(downstream: [.directory("C:\\cache"), .directory("\\\\team\\symcache")], upstream: .url(microsoft)))]
+        ),
+        (
+            "cache*C:\\MySymbols;\\\\someshare\\symbols",
+            [.cache("C:\\MySymbols"), .folder("\\\\someshare\\symbols")]
+        ),
+        (
+            "cache*;srv*https://symbols.mozilla.org/",
+            [.cache(nil), .server(Server(downstream: [], upstream: .url("https://symbols.mozilla.org/")))]
+        ),
         ("C:\\dir1;;C:\\dir2; ;", [.folder("C:\\dir1"), .folder("C:\\dir2")]),
-        (".;srv*/home/me/.cache/symbols*https://symbols.example.com",
-         [.folder("."), .server(Server(downstream: [.directory("/home/me/.cache/symbols")], upstream: .url("https://symbols.example.com")))]),
+        (
+            ".;srv*/home/me/.cache/symbols*https://symbols.example.com",
+            [
+                .folder("."),
+                .server(
+                    Server(downstream: [.directory("/home/me/.cache/symbols")], upstream: .url("https://symbols.example.com"))),
+            ]
+        ),
         ("", []),
     ])
     func parses(text: String, expected: [Entry]) throws {
@@ -67,7 +96,10 @@ import Testing
         #expect(path.entries.count == 2)
         let images = try SymbolPath.executableImagePath(environment: environment)
         #expect(images.entries.first == .folder("C:\\images"))
-        #expect(DebuginfodURLs(environment: environment).urls == ["https://debuginfod.debian.net", "https://debuginfod.elfutils.org/"])
+        #expect(
+            DebuginfodURLs(environment: environment).urls == [
+                "https://debuginfod.debian.net", "https://debuginfod.elfutils.org/",
+            ])
         #expect(DebuginfodURLs(environment: [:]).urls.isEmpty)
     }
 }
