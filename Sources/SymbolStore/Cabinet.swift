@@ -78,6 +78,11 @@ public struct Cabinet: Sendable {
         }
         _ = try reader.read(UInt32.self, "CFHEADER.reserved1")
         declaredSize = try reader.read(UInt32.self, "CFHEADER.cbCabinet")
+        guard Int(declaredSize) <= bytes.count else {
+            throw ParseError(
+                offset: bytes.fileOffset + 8, field: "CFHEADER.cbCabinet",
+                kind: .truncated(needed: Int64(declaredSize), available: Int64(bytes.count)))
+        }
         _ = try reader.read(UInt32.self, "CFHEADER.reserved2")
         let filesOffset = try reader.read(UInt32.self, "CFHEADER.coffFiles")
         _ = try reader.read(UInt32.self, "CFHEADER.reserved3")

@@ -57,8 +57,14 @@ public struct StorePublisher: Sendable {
         public var transactionID: Int
         /// The entries written, in order.
         public var entries: [TransactionEntry]
-        /// Files that were skipped because their kind is unknown, with the reason.
-        public var skipped: [(path: String, reason: String)]
+        /// Files that were skipped because their kind is unknown.
+        public var skipped: [SkippedFile]
+    }
+
+    /// A file `add` did not publish, and why.
+    public struct SkippedFile: Sendable, Hashable {
+        public var path: String
+        public var reason: String
     }
 
     /// Errors of publishing.
@@ -92,12 +98,12 @@ public struct StorePublisher: Sendable {
     /// Publishes `paths` (files, or folders whose files are published) as one transaction.
     public func add(_ paths: [String], options: AddOptions = AddOptions()) throws(PublishError) -> AddResult {
         var identified = [(path: String, identity: FileIdentity)]()
-        var skipped = [(path: String, reason: String)]()
+        var skipped = [SkippedFile]()
         for path in expand(paths, recursive: options.recursive) {
             do {
                 identified.append((path, try FileIdentity.read(path: path)))
             } catch {
-                skipped.append((path, "\(error)"))
+                skipped.append(SkippedFile(path: path, reason: "\(error)"))
             }
         }
         guard !identified.isEmpty else { throw .noFiles }
@@ -208,15 +214,23 @@ public struct StorePublisher: Sendable {
 
     // MARK: query
 
+    /// The answer of `query` for one file.
+    public struct QueryResult: Sendable, Hashable {
+        /// The file asked about.
+        public var path: String
+        /// Its key, nil when the file is of no kind a store holds.
+        public var key: StoreKey?
+        /// What the store holds under the key, nil when nothing.
+        public var hit: LocalSymbolStore.Hit?
+    }
+
     /// Where each file would be stored, and whether the store holds it (symstore `query`).
-    public func query(_ paths: [String], casing: KeyCasing = .asIs, recursive: Bool = false) -> [(
-        path: String, key: StoreKey?, hit: LocalSymbolStore.Hit?
-    )] {
+    public func query(_ paths: [String], casing: KeyCasing = .asIs, recursive: Bool = false) -> [QueryResult] {
         let store = LocalSymbolStore(root: root)
         return expand(paths, recursive: recursive).map { path in
-            guard let identity = try? FileIdentity.read(path: path) else { return (path, nil, nil) }
+            guard let identity = try? FileIdentity.read(path: path) else { return QueryResult(path: path, key: nil, hit: nil) }
             let key = StoreKey(identity, casing: casing)
-            return (path, key, (try? store.lookup(key)) ?? nil)
+            return QueryResult(path: path, key: key, hit: (try? store.lookup(key)) ?? nil)
         }
     }
 

@@ -43,9 +43,9 @@ public struct SymbolPath: Sendable, Hashable {
         case cache(String?)
     }
 
-    /// A malformed entry, with the offset (in characters) of the entry in the text.
+    /// A malformed entry, with the offset (UTF-8 bytes) of the entry in the text.
     public struct Malformed: Error, Sendable, Equatable, CustomStringConvertible {
-        /// Character offset of the entry's first character in the parsed text.
+        /// UTF-8 offset of the entry's first byte in the parsed text.
         public var position: Int
         /// The entry as written.
         public var entry: String
@@ -62,45 +62,81 @@ public struct SymbolPath: Sendable, Hashable {
     }
 
     /// Parses a symbol path.
+    ///
+    /// The text is split on the ASCII bytes `;` and `*` of its UTF-8 form, never on
+    /// grapheme clusters: a combining mark after `*` would otherwise glue the two into one
+    /// character (found by fuzzing: `srv*\u{7AF}…`). Positions are UTF-8 byte offsets.
     public init(parsing text: String) throws(Malformed) {
+        let bytes = Array(text.utf8)
         var entries = [Entry]()
-        var position = 0
-        for raw in text.split(separator: ";", omittingEmptySubsequences: false) {
-            defer { position += raw.count + 1 }
-            let leading = raw.prefix { $0 == " " || $0 == "\t" }.count
-            let entry = raw.trimmingSpaces
-            if entry.isEmpty { continue }
-            entries.append(try Self.parseEntry(entry, position: position + leading))
+        var start = 0
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            let entry = Self.trimmed(bytes[start..<end])
+            if !entry.isEmpty {
+                entries.append(try Self.parseEntry(entry))
+            }
+            start = end + 1
         }
         self.entries = entries
     }
 
-    static func parseEntry(_ entry: String, position: Int) throws(Malformed) -> Entry {
-        let lower = entry.lowercased()
-        func fail(_ reason: String) -> Malformed { Malformed(position: position, entry: entry, reason: reason) }
-        if lower.hasPrefix("srv*") {
-            return .server(try parseCascade(Substring(entry.dropFirst(4)), provider: "symsrv.dll", fail: fail))
-        }
-        if lower.hasPrefix("symsrv*") {
-            let rest = entry.dropFirst(7)
-            guard let star = rest.firstIndex(of: "*") else { throw fail("symsrv* needs a provider DLL and at least one store") }
-            let provider = String(rest[..<star])
-            guard !provider.isEmpty else { throw fail("symsrv* names no provider DLL") }
-            return .server(try parseCascade(rest[rest.index(after: star)...], provider: provider, fail: fail))
-        }
-        if lower.hasPrefix("cache*") {
-            let directory = String(entry.dropFirst(6))
-            guard !directory.contains("*") else { throw fail("cache* takes one folder") }
-            return .cache(directory.isEmpty ? nil : directory)
-        }
-        guard !entry.contains("*") else {
-            throw fail("\"*\" outside srv*, symsrv* or cache* (file names cannot contain it)")
-        }
-        return .folder(entry)
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
     }
 
-    static func parseCascade(_ text: Substring, provider: String, fail: (String) -> Malformed) throws(Malformed) -> Server {
-        let parts = text.split(separator: "*", omittingEmptySubsequences: false).map { $0.trimmingSpaces }
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var slice = bytes
+        while let first = slice.first, isSpace(first) { slice = slice.dropFirst() }
+        while let last = slice.last, isSpace(last) { slice = slice.dropLast() }
+        return slice
+    }
+
+    static func string(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether `bytes` start with `prefix` (ASCII, any case).
+    static func hasPrefix(_ bytes: ArraySlice<UInt8>, _ prefix: String) -> Bool {
+        let wanted = Array(prefix.utf8)
+        guard bytes.count >= wanted.count else { return false }
+        return zip(bytes, wanted).allSatisfy { lowerASCII($0) == $1 }
+    }
+
+    static func lowerASCII(_ byte: UInt8) -> UInt8 {
+        (0x41...0x5A).contains(byte) ? byte + 0x20 : byte
+    }
+
+    static func parseEntry(_ entry: ArraySlice<UInt8>) throws(Malformed) -> Entry {
+        let star = UInt8(ascii: "*")
+        func fail(_ reason: String) -> Malformed { Malformed(position: entry.startIndex, entry: string(entry), reason: reason) }
+        if hasPrefix(entry, "srv*") {
+            return .server(try parseCascade(entry.dropFirst(4), provider: "symsrv.dll", fail: fail))
+        }
+        if hasPrefix(entry, "symsrv*") {
+            let rest = entry.dropFirst(7)
+            guard let providerEnd = rest.firstIndex(of: star) else {
+                throw fail("symsrv* needs a provider DLL and at least one store")
+            }
+            let provider = trimmed(rest[..<providerEnd])
+            guard !provider.isEmpty else { throw fail("symsrv* names no provider DLL") }
+            return .server(try parseCascade(rest[(providerEnd + 1)...], provider: string(provider), fail: fail))
+        }
+        if hasPrefix(entry, "cache*") {
+            let directory = trimmed(entry.dropFirst(6))
+            guard !directory.contains(star) else { throw fail("cache* takes one folder") }
+            return .cache(directory.isEmpty ? nil : string(directory))
+        }
+        guard !entry.contains(star) else {
+            throw fail("\"*\" outside srv*, symsrv* or cache* (file names cannot contain it)")
+        }
+        return .folder(string(entry))
+    }
+
+    static func parseCascade(
+        _ text: ArraySlice<UInt8>, provider: String, fail: (String) -> Malformed
+    ) throws(Malformed) -> Server {
+        let parts = text.split(separator: UInt8(ascii: "*"), omittingEmptySubsequences: false).map { trimmed($0) }
         guard let last = parts.last, !last.isEmpty else {
             throw fail("the last store of a symbol server cascade must not be empty")
         }
@@ -108,9 +144,8 @@ public struct SymbolPath: Sendable, Hashable {
         return Server(provider: provider, downstream: downstream, upstream: location(last))
     }
 
-    static func location(_ text: String) -> Location {
-        let lower = text.lowercased()
-        return lower.hasPrefix("http://") || lower.hasPrefix("https://") ? .url(text) : .directory(text)
+    static func location(_ bytes: ArraySlice<UInt8>) -> Location {
+        hasPrefix(bytes, "http://") || hasPrefix(bytes, "https://") ? .url(string(bytes)) : .directory(string(bytes))
     }
 
     /// The symbol path the debuggers build from the environment: `_NT_ALT_SYMBOL_PATH`
@@ -138,7 +173,9 @@ public struct SymbolPath: Sendable, Hashable {
             case .folder(let folder): return folder
             case .cache(let directory): return "cache*" + (directory ?? "")
             case .server(let server):
-                let prefix = server.provider.lowercased() == "symsrv.dll" ? "srv" : "symsrv*\(server.provider)"
+                let prefix =
+                    Self.hasPrefix(ArraySlice(server.provider.utf8), "symsrv.dll") && server.provider.utf8.count == 10
+                    ? "srv" : "symsrv*\(server.provider)"
                 return ([prefix] + (server.downstream + [server.upstream]).map(\.text)).joined(separator: "*")
             }
         }.joined(separator: ";")

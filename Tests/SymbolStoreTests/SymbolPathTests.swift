@@ -84,6 +84,14 @@ import Testing
         }
     }
 
+    /// Found by fuzzing: a combining mark after `*` forms one grapheme cluster with it.
+    @Test(arguments: ["srv*\t\r\u{07AF}/TTTT*TTTT", "srv*\u{07AF}srv**ht*https://x", ";\u{301};srv*a\u{301}*b"])
+    func combiningMarksDoNotHideSeparators(text: String) throws {
+        let path = try SymbolPath(parsing: text)
+        #expect(try SymbolPath(parsing: path.text).text == path.text)
+        #expect(path.entries.contains { if case .server = $0 { return true } else { return false } })
+    }
+
     @Test func environmentAltFirst() throws {
         let environment = [
             "_NT_SYMBOL_PATH": "srv*C:\\cache*https://msdl.microsoft.com/download/symbols",
