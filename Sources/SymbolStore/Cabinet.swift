@@ -205,7 +205,11 @@ public struct Cabinet: Sendable {
             field: "CFFOLDER.coffCabStart"
         ).reader()
         var output = [UInt8]()
-        var lzx: LZXDecoder?
+        // LZX reads one bitstream across the data blocks (an uncompressed block's bytes, and
+        // its padding byte, may straddle two), so its blocks are gathered and decoded after.
+        var lzxInput = [UInt8]()
+        var lzxFrames = [(size: Int, blockStart: Int64)]()
+        var lzxPending = 0
         switch folder.compression {
         case .none, .mszip:
             break
@@ -215,13 +219,12 @@ public struct Cabinet: Sendable {
                     offset: bytes.fileOffset, field: "CFFOLDER.typeCompress",
                     kind: .invalidValue("LZX window 2^\(folder.lzxWindowBits)"))
             }
-            lzx = LZXDecoder(windowBits: folder.lzxWindowBits)
         default:
             throw ParseError(
                 offset: bytes.fileOffset, field: "CFFOLDER.typeCompress",
                 kind: .invalidValue("compression type \(folder.compression.rawValue) is not supported"))
         }
-        for _ in 0..<Int(folder.dataBlockCount) where output.count < wanted {
+        for _ in 0..<Int(folder.dataBlockCount) where output.count + lzxPending < wanted {
             let blockStart = reader.fileOffset
             let checksum = try reader.read(UInt32.self, "CFDATA.csum")
             let compressedSize = try reader.read(UInt16.self, "CFDATA.cbData")
@@ -266,16 +269,25 @@ public struct Cabinet: Sendable {
                     throw ParseError(offset: payload.fileOffset + 2, field: "MSZIP block", kind: .invalidValue("\(error)"))
                 }
             default:
-                do {
-                    try lzx!.decode(payload, uncompressedSize: Int(uncompressedSize), into: &output)
-                } catch {
-                    throw ParseError(offset: payload.fileOffset, field: "LZX block", kind: .invalidValue("\(error)"))
-                }
+                lzxInput += payload.array
+                lzxFrames.append((Int(uncompressedSize), blockStart))
+                lzxPending += Int(uncompressedSize)
+                continue
             }
             guard output.count - before == Int(uncompressedSize) else {
                 throw ParseError(
                     offset: blockStart + 6, field: "CFDATA.cbUncomp",
                     kind: .invalidValue("block decoded to \(output.count - before) bytes, declared \(uncompressedSize)"))
+            }
+        }
+        if folder.compression == .lzx {
+            var decoder = LZXDecoder(windowBits: folder.lzxWindowBits, input: MappedFile(bytes: lzxInput).bytes)
+            for (index, frame) in lzxFrames.enumerated() {
+                do {
+                    try decoder.decodeFrame(size: frame.size, into: &output)
+                } catch {
+                    throw ParseError(offset: frame.blockStart, field: "LZX frame \(index)", kind: .invalidValue("\(error)"))
+                }
             }
         }
         return output

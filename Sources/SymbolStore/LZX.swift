@@ -5,8 +5,10 @@ import BinaryReading
 /// uncompressed blocks, window 2^15…2^21, repeated offsets R0–R2, and the E8 call
 /// translation applied to each 32 KiB frame.
 ///
-/// Each CAB data block holds one frame; the decoder's state (window, trees, repeated
-/// offsets, the current block) carries over from block to block within a folder.
+/// The input is one bitstream over all of a folder's data blocks. Each data block holds
+/// one frame (32 KiB of output, the last one shorter); after each frame the bitstream is
+/// realigned to 16 bits ([MS-PATCH] 2.2, chunks). The state (window, trees, repeated
+/// offsets, the current block) carries over from frame to frame.
 struct LZXDecoder {
     static let blockVerbatim = 1
     static let blockAligned = 2
@@ -43,16 +45,21 @@ struct LZXDecoder {
     var alignedTree: Inflater.Code?
     var r0 = 1, r1 = 1, r2 = 1
 
-    init(windowBits: Int) {
+    /// The bitstream over the folder's concatenated data blocks.
+    var bits: MSBWordReader
+
+    init(windowBits: Int, input: ByteView) {
         self.windowBits = windowBits
+        bits = MSBWordReader(input)
         positionSlots = windowBits == 21 ? 50 : (windowBits == 20 ? 42 : windowBits * 2)
         window = [UInt8](repeating: 0, count: 1 << windowBits)
         mainLengths = [Int](repeating: 0, count: 256 + positionSlots * 8)
     }
 
-    /// Decodes one CAB data block's frame of `uncompressedSize` bytes and appends it to `output`.
-    mutating func decode(_ payload: ByteView, uncompressedSize: Int, into output: inout [UInt8]) throws(Inflater.Failure) {
-        var bits = MSBWordReader(payload)
+    /// Decodes the next frame, of `size` bytes, and appends it to `output`.
+    mutating func decodeFrame(size uncompressedSize: Int, into output: inout [UInt8]) throws(Inflater.Failure) {
+        var bits = self.bits
+        defer { self.bits = bits }
         if !started {
             started = true
             if try bits.take(1) == 1 {
@@ -89,6 +96,7 @@ struct LZXDecoder {
         }
         emitted = target
         output += frame
+        bits.alignToWord()
     }
 
     mutating func put(_ byte: UInt8) {
@@ -254,6 +262,13 @@ struct MSBWordReader: HuffmanBitSource {
         buffer = count == 32 ? 0 : buffer << UInt32(count)
         available -= count
         return value
+    }
+
+    /// Drops the bits left in the current 16-bit word (the padding at the end of a frame).
+    mutating func alignToWord() {
+        let drop = available % 16
+        buffer <<= UInt32(drop)
+        available -= drop
     }
 
     /// The 1 to 16 bits of padding before an uncompressed block's R0–R2.

@@ -257,6 +257,24 @@ struct LZXBitWriter {
         #expect(try cabinet.extract(fileAt: 0, limit: 1 << 20) == data)
     }
 
+    @Test func lzxOddUncompressedBlockIsPadded() throws {
+        var bits = LZXBitWriter()
+        bits.bits(0, 1)
+        bits.bits(3, 3)
+        bits.bits(5, 24)
+        bits.padForUncompressed()
+        bits.raw([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+        bits.raw(Array("odd!!".utf8))
+        bits.raw([0])  // the padding byte after an odd-sized uncompressed block
+        bits.bits(3, 3)
+        bits.bits(3, 24)
+        bits.padForUncompressed()
+        bits.raw([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+        bits.raw(Array("end".utf8))
+        let cabinet = try Self.open(CabinetBuilder(typeCompress: Self.lzxWindow15, blocks: [(bits.bytes, 8)]).bytes)
+        #expect(try cabinet.extract(fileAt: 0, limit: 100) == Array("odd!!end".utf8))
+    }
+
     @Test func lzxGarbageNeverTraps() throws {
         var generator = SystemRandomNumberGenerator()
         for windowBits in [15, 16, 21] {
