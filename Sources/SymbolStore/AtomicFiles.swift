@@ -43,6 +43,45 @@ enum AtomicFiles {
         }
     }
 
+    /// Copies the file at `source` to `path` in 1 MiB pieces (never whole in memory),
+    /// through a temporary file and `rename`.
+    static func copy(from source: String, to path: String) throws(Failure) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw Failure(description: errnoText(source)) }
+        defer { close(input) }
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw Failure(description: errnoText(temporary)) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var failed: String?
+        copying: while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress!, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                failed = errnoText(source)
+                break
+            }
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let result = chunk.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + written, count - written) }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failed = errnoText(temporary)
+                    break copying
+                }
+                written += result
+            }
+        }
+        if failed == nil && fsync(output) != 0 { failed = errnoText(temporary) }
+        close(output)
+        if failed == nil && rename(temporary, path) != 0 { failed = errnoText(path) }
+        if let failed {
+            unlink(temporary)
+            throw Failure(description: failed)
+        }
+    }
+
     /// Writes text as UTF-8.
     static func write(_ text: String, to path: String) throws(Failure) {
         try write(Array(text.utf8), to: path)

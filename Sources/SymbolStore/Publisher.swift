@@ -124,16 +124,16 @@ public struct StorePublisher: Sendable {
                 if options.pointer {
                     try AtomicFiles.write(FilePointer.path(source).text, to: folder + "/file.ptr")
                 } else {
-                    guard let contents = AtomicFiles.read(path) else {
-                        throw AtomicFiles.Failure(description: "cannot read \(path)")
-                    }
                     if options.compress {
+                        guard let contents = AtomicFiles.read(path) else {
+                            throw AtomicFiles.Failure(description: "cannot read \(path)")
+                        }
                         let (date, time) = Self.dosDateTime(now)
                         let cabinet = CabinetWriter.mszipCabinet(
                             name: key.storedName, contents: contents, dosDate: date, dosTime: time)
                         try AtomicFiles.write(cabinet, to: folder + "/" + StoreKey.compressedName(key.storedName))
                     } else {
-                        try AtomicFiles.write(contents, to: folder + "/" + key.storedName)
+                        try AtomicFiles.copy(from: path, to: folder + "/" + key.storedName)
                     }
                 }
                 var references = (AtomicFiles.readText(folder + "/refs.ptr")).flatMap { try? StoreReference.parse($0) } ?? []
@@ -197,7 +197,8 @@ public struct StorePublisher: Sendable {
                 }
             }
             let remaining = live.filter { $0.id != id }.sorted { $0.id < $1.id }
-            try AtomicFiles.write(remaining.map { $0.line + "\n" }.joined(), to: adminFolder + "/server.txt")
+            let lineBreak = (AtomicFiles.readText(adminFolder + "/server.txt") ?? "").contains("\r\n") ? "\r\n" : "\n"
+            try AtomicFiles.write(remaining.map { $0.line + lineBreak }.joined(), to: adminFolder + "/server.txt")
             // Like the symstore package: the deleted transaction's file is kept as `<id>.deleted`.
             let transactionFile = adminFolder + "/" + TransactionID.format(id)
             if AtomicFiles.exists(transactionFile) { rename(transactionFile, transactionFile + ".deleted") }
@@ -277,9 +278,11 @@ public struct StorePublisher: Sendable {
     }
 
     /// `server.txt`: one line per live transaction, each ending in a line break.
+    /// A file that already uses CR LF (a store another tool started) keeps using it.
     func appendServerLine(_ line: String) throws(AtomicFiles.Failure) {
         let path = adminFolder + "/server.txt"
-        try AtomicFiles.write((AtomicFiles.readText(path) ?? "") + line + "\n", to: path)
+        let existing = AtomicFiles.readText(path) ?? ""
+        try AtomicFiles.write(existing + line + (existing.contains("\r\n") ? "\r\n" : "\n"), to: path)
     }
 
     /// `history.txt`: lines separated by line breaks, none after the last one, as the
@@ -287,7 +290,8 @@ public struct StorePublisher: Sendable {
     func appendHistoryLine(_ line: String) throws(AtomicFiles.Failure) {
         let path = adminFolder + "/history.txt"
         let existing = AtomicFiles.readText(path) ?? ""
-        let separator = existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n"
+        // By byte: "\r\n" is one Character, so `hasSuffix("\n")` would miss it.
+        let separator = existing.isEmpty || existing.utf8.last == 0x0A ? "" : (existing.contains("\r\n") ? "\r\n" : "\n")
         try AtomicFiles.write(existing + separator + line, to: path)
     }
 

@@ -167,6 +167,24 @@ import Testing
         #expect(try publisher.transactions().map(\.id) == [1, 2])
     }
 
+    @Test func crlfAdminFilesKeepTheirLineBreaks() throws {
+        try #require(TestEnvironment.hasSharedFixtures)
+        let root = try makeTemporaryFolder("crlf")
+        defer { removeFolder(root) }
+        try FileManager.default.createDirectory(atPath: root + "/000Admin", withIntermediateDirectories: true)
+        let first = "0000000001,add,file,02/03/2015,13:13:44,\"Product\",\"Version\",\"Comment\","
+        try (first + "\r\n").write(toFile: root + "/000Admin/server.txt", atomically: true, encoding: .utf8)
+        try (first + "\r\n").write(toFile: root + "/000Admin/history.txt", atomically: true, encoding: .utf8)
+        try "0000000001".write(toFile: root + "/000Admin/lastid.txt", atomically: true, encoding: .utf8)
+        try "\"x.dll\\1\",\"/x.dll\"\r\n".write(toFile: root + "/000Admin/0000000001", atomically: true, encoding: .utf8)
+        let result = try StorePublisher(root: root).add([Self.x64[0]], options: .init(time: 1_423_000_000))
+        #expect(result.transactionID == 2)
+        let server = readText(root + "/000Admin/server.txt")
+        #expect(server.hasPrefix(first + "\r\n0000000002,add,file,"))
+        #expect(server.hasSuffix(",\"\",\"\",\"\",\r\n"))
+        #expect(readText(root + "/000Admin/history.txt").hasPrefix(first + "\r\n0000000002,add,file,"))
+    }
+
     @Test func concurrentPublishersSerialize() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("concurrent")
