@@ -166,16 +166,15 @@ public struct SymbolPath: Sendable, Hashable {
         try SymbolPath(parsing: environment["_NT_EXECUTABLE_IMAGE_PATH"] ?? "")
     }
 
-    /// The text of the path, `;`-separated, in the canonical spelling (`srv*` for `symsrv.dll`).
+    /// The text of the path, `;`-separated, in the canonical spelling (`srv*` for `symsrv.dll`
+    /// spelled so; other providers, or other spellings, as `symsrv*<provider>*`).
     public var text: String {
         entries.map { entry in
             switch entry {
             case .folder(let folder): return folder
             case .cache(let directory): return "cache*" + (directory ?? "")
             case .server(let server):
-                let prefix =
-                    Self.hasPrefix(ArraySlice(server.provider.utf8), "symsrv.dll") && server.provider.utf8.count == 10
-                    ? "srv" : "symsrv*\(server.provider)"
+                let prefix = server.provider == "symsrv.dll" ? "srv" : "symsrv*\(server.provider)"
                 return ([prefix] + (server.downstream + [server.upstream]).map(\.text)).joined(separator: "*")
             }
         }.joined(separator: ";")

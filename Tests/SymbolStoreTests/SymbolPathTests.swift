@@ -60,6 +60,31 @@ import Testing
                     Server(downstream: [.directory("/home/me/.cache/symbols")], upstream: .url("https://symbols.example.com"))),
             ]
         ),
+        // Folders with spaces, an intermediate share cache, and WinDbg's .symfix form.
+        (
+            "C:\\Program Files\\My App\\Symbols;srv*c:\\symbols*\\\\server\\symbols*https://msdl.microsoft.com/download/symbols",
+            [
+                .folder("C:\\Program Files\\My App\\Symbols"),
+                .server(
+                    Server(downstream: [.directory("c:\\symbols"), .directory("\\\\server\\symbols")], upstream: .url(microsoft))),
+            ]
+        ),
+        (
+            "symsrv*SymSrv.dll*C:\\cache*HTTPS://symbols.example.com/store",
+            [
+                .server(
+                    Server(
+                        provider: "SymSrv.dll", downstream: [.directory("C:\\cache")],
+                        upstream: .url("HTTPS://symbols.example.com/store")))
+            ]
+        ),
+        (
+            "srv* C:\\cache * https://x.example/sym ; cache*D:\\c ;E:\\syms",
+            [
+                .server(Server(downstream: [.directory("C:\\cache")], upstream: .url("https://x.example/sym"))), .cache("D:\\c"),
+                .folder("E:\\syms"),
+            ]
+        ),
         ("", []),
     ])
     func parses(text: String, expected: [Entry]) throws {
