@@ -185,6 +185,44 @@ import Testing
         #expect(readText(root + "/000Admin/history.txt").hasPrefix(first + "\r\n0000000002,add,file,"))
     }
 
+    /// Another process holding the store's lock makes a publisher wait until it lets go.
+    @Test func publisherWaitsForTheLockOfAnotherProcess() throws {
+        try #require(TestEnvironment.hasSharedFixtures)
+        let root = try makeTemporaryFolder("lock")
+        defer { removeFolder(root) }
+        try FileManager.default.createDirectory(atPath: root + "/000Admin", withIntermediateDirectories: true)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: TestEnvironment.python)
+        holder.arguments = [
+            "-c",
+            """
+            import fcntl, sys, time
+            f = open(sys.argv[1], 'a')
+            fcntl.flock(f, fcntl.LOCK_EX)
+            print('locked', flush=True)
+            time.sleep(1.5)
+            """,
+            root + "/000Admin/.postmortem.lock",
+        ]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        // Wait until the other process holds the lock.
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        #expect(String(decoding: line, as: UTF8.self).hasPrefix("locked"))
+        let start = Date()
+        _ = try StorePublisher(root: root).add([Self.x64[0]])
+        let waited = Date().timeIntervalSince(start)
+        holder.waitUntilExit()
+        #expect(waited > 0.8, "the publisher did not wait for the lock (\(waited) s)")
+        #expect(try StorePublisher(root: root).transactions().map(\.id) == [1])
+    }
+
     @Test func concurrentPublishersSerialize() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let root = try makeTemporaryFolder("concurrent")
