@@ -234,8 +234,10 @@ public struct ByteReader: Sendable {
         let data1 = try read(UInt32.self, field())
         let data2 = try read(UInt16.self, field())
         let data3 = try read(UInt16.self, field())
-        let data4 = try readBytes(8, field()).array
-        return GUID(data1: data1, data2: data2, data3: data3, data4: data4)
+        // Data4 is a byte array on disk: read it in file order whatever the reader's byte order.
+        let data4 = try view.load(UInt64.self, at: position, endianness: .little, field: field())
+        position += 8
+        return GUID(data1: data1, data2: data2, data3: data3, data4Bits: data4)
     }
 
     /// Throws unless `count` elements of `elementSize` bytes fit in the bytes left.

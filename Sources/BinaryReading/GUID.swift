@@ -3,15 +3,49 @@ public struct GUID: Sendable, Hashable, Codable, CustomStringConvertible {
     public var data1: UInt32
     public var data2: UInt16
     public var data3: UInt16
+    /// The eight `Data4` bytes, first byte in the lowest bits (stored inline: module lists hold
+    /// thousands of GUIDs, and an array each would cost an allocation).
+    var data4Bits: UInt64
+
     /// Always eight bytes.
-    public var data4: [UInt8]
+    public var data4: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: data4Bits >> (8 * UInt64($0))) }
+    }
 
     /// Creates a GUID from its fields; `data4` is padded or cut to eight bytes.
     public init(data1: UInt32, data2: UInt16, data3: UInt16, data4: [UInt8]) {
         self.data1 = data1
         self.data2 = data2
         self.data3 = data3
-        self.data4 = Array((data4 + [UInt8](repeating: 0, count: 8)).prefix(8))
+        var bits: UInt64 = 0
+        for (index, byte) in data4.prefix(8).enumerated() { bits |= UInt64(byte) << (8 * UInt64(index)) }
+        data4Bits = bits
+    }
+
+    init(data1: UInt32, data2: UInt16, data3: UInt16, data4Bits: UInt64) {
+        self.data1 = data1
+        self.data2 = data2
+        self.data3 = data3
+        self.data4Bits = data4Bits
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case data1, data2, data3, data4
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            data1: try container.decode(UInt32.self, forKey: .data1), data2: try container.decode(UInt16.self, forKey: .data2),
+            data3: try container.decode(UInt16.self, forKey: .data3), data4: try container.decode([UInt8].self, forKey: .data4))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(data1, forKey: .data1)
+        try container.encode(data2, forKey: .data2)
+        try container.encode(data3, forKey: .data3)
+        try container.encode(data4, forKey: .data4)
     }
 
     /// The all-zero GUID.
@@ -47,9 +81,9 @@ public struct GUID: Sendable, Hashable, Codable, CustomStringConvertible {
                 dash()
                 put(UInt64(data3), nibbles: 4)
                 dash()
-                for (index, byte) in data4.prefix(8).enumerated() {
+                for index in 0..<8 {
                     if index == 2 { dash() }
-                    put(UInt64(byte), nibbles: 2)
+                    put((data4Bits >> (8 * UInt64(index))) & 0xFF, nibbles: 2)
                 }
             }
             return total
@@ -63,7 +97,7 @@ public struct GUID: Sendable, Hashable, Codable, CustomStringConvertible {
         withUnsafeBytes(of: data1.littleEndian) { out.append(contentsOf: $0) }
         withUnsafeBytes(of: data2.littleEndian) { out.append(contentsOf: $0) }
         withUnsafeBytes(of: data3.littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: data4)
+        for index in 0..<8 { out.append(UInt8(truncatingIfNeeded: data4Bits >> (8 * UInt64(index)))) }
         return out
     }
 }

@@ -37,20 +37,19 @@ public struct FixedFileInfo: Sendable, Equatable, Codable {
     /// Reads the structure in the reader's byte order.
     public init(parsing reader: inout ByteReader) throws(ParseError) {
         let field = "VS_FIXEDFILEINFO"
-        let values = try reader.readArray(UInt32.self, count: 13, field)
-        signature = values[0]
-        structVersion = values[1]
-        fileVersionMS = values[2]
-        fileVersionLS = values[3]
-        productVersionMS = values[4]
-        productVersionLS = values[5]
-        fileFlagsMask = values[6]
-        fileFlags = values[7]
-        fileOS = values[8]
-        fileType = values[9]
-        fileSubtype = values[10]
-        fileDateMS = values[11]
-        fileDateLS = values[12]
+        signature = try reader.read(UInt32.self, field + ".dwSignature")
+        structVersion = try reader.read(UInt32.self, field + ".dwStrucVersion")
+        fileVersionMS = try reader.read(UInt32.self, field + ".dwFileVersionMS")
+        fileVersionLS = try reader.read(UInt32.self, field + ".dwFileVersionLS")
+        productVersionMS = try reader.read(UInt32.self, field + ".dwProductVersionMS")
+        productVersionLS = try reader.read(UInt32.self, field + ".dwProductVersionLS")
+        fileFlagsMask = try reader.read(UInt32.self, field + ".dwFileFlagsMask")
+        fileFlags = try reader.read(UInt32.self, field + ".dwFileFlags")
+        fileOS = try reader.read(UInt32.self, field + ".dwFileOS")
+        fileType = try reader.read(UInt32.self, field + ".dwFileType")
+        fileSubtype = try reader.read(UInt32.self, field + ".dwFileSubtype")
+        fileDateMS = try reader.read(UInt32.self, field + ".dwFileDateMS")
+        fileDateLS = try reader.read(UInt32.self, field + ".dwFileDateLS")
     }
 
     /// Whether the writer filled the structure in (the signature is present).
