@@ -7,7 +7,10 @@ public struct Postmortem: ParsableCommand {
         commandName: "postmortem",
         abstract: "Post-mortem crash analysis: read dumps, identify their modules, explain crashes.",
         version: "0.1.0",
-        subcommands: [ModulesCommand.self, DumpCommand.self, MatchCommand.self, RescueCommand.self, SymbolizeCommand.self]
+        subcommands: [
+            ModulesCommand.self, DumpCommand.self, MatchCommand.self, RescueCommand.self, SymbolizeCommand.self,
+            SymstoreCommand.self,
+        ]
     )
 
     public init() {}

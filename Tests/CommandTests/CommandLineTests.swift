@@ -38,6 +38,7 @@ struct CommandLineTests {
             (["match", "--help"], "help-match.txt"),
             (["rescue", "--help"], "help-rescue.txt"),
             (["symbolize", "--help"], "help-symbolize.txt"),
+            (["symstore", "add", "--help"], "help-symstore-add.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)

@@ -2,6 +2,7 @@ import BinaryReading
 import Foundation
 import Minidump
 import PortableExecutable
+import SymbolStore
 
 /// How rescued images are laid out in the output folder.
 public enum RescueLayout: String, Sendable, Codable, CaseIterable {
@@ -157,8 +158,11 @@ public enum ModuleRescue {
         case .flat:
             folder = outputFolder
         case .symstore:
-            let codeID = hex(spec.timeDateStamp, width: 8) + String(spec.sizeOfImage, radix: 16)
-            folder = outputFolder + "/" + SafeFileName.sanitize(fileName) + "/" + SafeFileName.sanitize(codeID)
+            // The key as symstore spells it, from the layer that owns key formats.
+            let key = StoreKey(
+                FileIdentity(
+                    fileName: fileName, identifier: .pe(timeDateStamp: spec.timeDateStamp, sizeOfImage: spec.sizeOfImage)))
+            folder = outputFolder + "/" + SafeFileName.sanitize(key.fileName) + "/" + SafeFileName.sanitize(key.index)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         row.path = try SafeFileName.writeAtomically(image.bytes, folder: folder, name: fileName)
