@@ -163,3 +163,40 @@ struct MatchTests {
         #expect(badMap.status == 2)
     }
 }
+
+@Suite("ELF modules match by build id")
+struct ELFMatchTests {
+    @Test("symbolic's binaries match the Linux dumps they crashed in; another ELF is rejected naming the build id")
+    func linuxDumps() throws {
+        let miniDump = TestEnvironment.shared("rust-minidump/testdata/linux-mini.dmp")
+        let mapped = ExecutableSearchPath(mappings: [
+            .init(
+                windowsPrefix: "/work/linux/build/",
+                localFolder: TestEnvironment.shared("symbolic/symbolic-testutils/fixtures/linux"))
+        ])
+        let report = MatchReport(minidump: try MinidumpFile(path: miniDump), path: miniDump, searchPath: mapped, policy: .strict)
+        let crash = try #require(report.modules.first { $0.filename == "crash" })
+        #expect(crash.status == .matched)
+        #expect(crash.identity.codeID == "f1c3bcc0279865fe3058404b2831d9e64135386c")
+
+        let pyDump = TestEnvironment.shared("symbolic/py/tests/res/minidump/crash_linux.dmp")
+        let beside = MatchReport(
+            minidump: try MinidumpFile(path: pyDump), path: pyDump, searchPath: ExecutableSearchPath(), policy: .windbg)
+        #expect(try #require(beside.modules.first { $0.filename == "crash_linux" }).status == .matched)
+
+        // A different ELF under the module's name: mismatched, with both build ids.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("postmortem-elf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(
+            atPath: TestEnvironment.shared("symbolic/py/tests/res/minidump/crash_linux"),
+            toPath: folder.appendingPathComponent("crash").path)
+        let wrong = MatchReport(
+            minidump: try MinidumpFile(path: miniDump), path: miniDump,
+            searchPath: ExecutableSearchPath(entries: [.folder(folder.path)]),
+            policy: .windbg)
+        let row = try #require(wrong.modules.first { $0.filename == "crash" })
+        #expect(row.status == .mismatched)
+        #expect(row.rejected.first?.differences.first?.field == "build id")
+    }
+}

@@ -2,6 +2,7 @@ import BinaryReading
 import Foundation
 import Minidump
 import PortableExecutable
+import SymbolStore
 
 /// The outcome of looking for one module's binary.
 public struct ModuleMatch: Sendable, Codable, Equatable {
@@ -93,6 +94,32 @@ public enum ModuleLocator {
         for candidate in searchPath.candidates(recordedPath: module.name, dumpPath: dumpPath) {
             searched.append(candidate)
             guard let file = existingFile(matching: candidate), seen.insert(file).inserted else { continue }
+            // ELF modules (Breakpad's BpEL record) are identified by their GNU build id alone.
+            if case .elf(let buildID) = module.codeView {
+                let found: [UInt8]?
+                if case .elf(let fileBuildID, _)? = (try? FileIdentity.read(path: file))?.identifier {
+                    found = fileBuildID
+                } else {
+                    found = nil
+                }
+                if found == buildID {
+                    return ModuleMatch(
+                        filename: module.fileName, codeFile: module.name,
+                        baseAddr: hex0x(module.baseOfImage, width: pointerWidth),
+                        identity: identity, status: .matched, path: file, rejected: rejected, searched: searched)
+                }
+                let hexID = { (bytes: [UInt8]) in bytes.map { hex($0, width: 2) }.joined().lowercased() }
+                rejected.append(
+                    .init(
+                        path: file,
+                        differences: [
+                            FieldDifference(
+                                field: "build id", dump: hexID(buildID),
+                                file: found.map(hexID) ?? "(not an ELF file with a build id)")
+                        ],
+                        error: nil))
+                continue
+            }
             do {
                 let image = try PEImage(path: file)
                 let found = ModuleIdentity(image: image, name: URL(fileURLWithPath: file).lastPathComponent)

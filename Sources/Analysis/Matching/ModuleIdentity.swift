@@ -19,8 +19,8 @@ public struct ModuleIdentity: Sendable, Equatable, Codable {
     /// `IMAGE_FILE_HEADER.Machine`, when known (a dump record does not carry it).
     public var machine: UInt16?
 
-    /// The code id as symbol stores spell it.
-    public var codeID: String { hex(timeDateStamp, width: 8) + String(sizeOfImage, radix: 16) }
+    /// The code id as symbol stores spell it (for ELF modules, the build id).
+    public var codeID: String
 
     /// The identity a dump's module record gives.
     public init(module: Module) {
@@ -31,6 +31,7 @@ public struct ModuleIdentity: Sendable, Equatable, Codable {
         debugID = module.debugID
         pdbName = module.codeView?.pdbName
         machine = nil
+        codeID = module.codeID
     }
 
     /// The identity a PE file on disk gives; `name` is the file's name.
@@ -43,6 +44,7 @@ public struct ModuleIdentity: Sendable, Equatable, Codable {
         debugID = identity.debugID
         pdbName = identity.pdbName
         machine = identity.machine.rawValue
+        codeID = identity.codeID
     }
 }
 
