@@ -15,7 +15,9 @@ let package = Package(
         ),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Bounds-checked little-endian reads over memory-mapped files.
@@ -28,6 +30,20 @@ let package = Package(
         .target(name: "BreakpadSymbols", dependencies: ["BinaryReading"]),
         // Keys, symbol paths, store layouts, publishing: the only place that knows them.
         .target(name: "SymbolStore", dependencies: ["PortableExecutable", "ProgramDatabase", "BinaryReading"]),
+        // HTTP(S) symbol-server client with a downstream cache; kept apart so format users need no networking.
+        .target(
+            name: "SymbolClient",
+            dependencies: [
+                "SymbolStore", "BinaryReading", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The SymSrv-compatible server and proxy: the server layer, at the top like the CLI.
+        .target(
+            name: "SymbolServer",
+            dependencies: [
+                "SymbolStore", "SymbolClient", "BinaryReading", .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         // Symbol providers, format conversion (dump-syms) and address lookup across formats.
         .target(
             name: "Symbolication",
@@ -46,7 +62,7 @@ let package = Package(
             name: "PostmortemCommands",
             dependencies: [
                 "Analysis", "Symbolication", "Minidump", "KernelDump", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
-                "PortableExecutable", "BinaryReading",
+                "SymbolClient", "SymbolServer", "PortableExecutable", "BinaryReading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +88,17 @@ let package = Package(
         .testTarget(name: "KernelDumpTests", dependencies: ["KernelDump", "BinaryReading", "TestSupport"]),
         .testTarget(name: "ProgramDatabaseTests", dependencies: ["ProgramDatabase", "BinaryReading", "TestSupport"]),
         .testTarget(name: "BreakpadSymbolsTests", dependencies: ["BreakpadSymbols", "BinaryReading", "TestSupport"]),
+        .testTarget(
+            name: "SymbolClientTests",
+            dependencies: ["SymbolClient", "SymbolStore", "BinaryReading", "TestSupport"]
+        ),
+        .testTarget(
+            name: "SymbolServerTests",
+            dependencies: [
+                "SymbolServer", "SymbolClient", "SymbolStore", "BinaryReading", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "SymbolicationTests",
             dependencies: [
