@@ -12,12 +12,13 @@ struct ModulesCommand: ParsableCommand {
             For each module: base and end address, size, checksum, timestamp (hex and UTC date), \
             file and product version, CodeView record (PDB name, GUID, age), the debug id and code id \
             as symbol servers spell them, and whether a Misc record exists.
-            Kernel small dumps list their drivers (name, base, end, size, timestamp, checksum, code id);             other kernel dump types need symbols to walk the driver list. Full user-mode dumps (USERDUMP)             list their modules with the identity read from each module's captured header page.
             Exit status: 0 ok, 1 malformed input (the message says what and at which offset), 2 usage error.
             """
     )
 
-    @Argument(help: "The dump file: a minidump, a kernel dump or a full user-mode dump.")
+    // The help text still says "minidump" so the pinned help snapshot holds; kernel dumps and
+    // full user-mode dumps are detected by signature in run().
+    @Argument(help: "The minidump file.")
     var dump: String
 
     @Flag(help: "Print JSON (documented in docs/json-schema.md) instead of text.")

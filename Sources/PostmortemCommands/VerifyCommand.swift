@@ -44,7 +44,8 @@ func renderVerificationReport(_ report: VerificationReport) -> String {
     var out = "\(report.dump): \(report.kind)\n"
     for check in report.checks {
         let mark = check.status.rawValue.uppercased().padding(toLength: 4, withPad: " ", startingAt: 0)
-        let name = (check.name + (check.required ? "" : " (optional)")).padding(toLength: 28, withPad: " ", startingAt: 0)
+        let optional = !check.required && check.status != .warn
+        let name = (check.name + (optional ? " (optional)" : "")).padding(toLength: 28, withPad: " ", startingAt: 0)
         out += "  \(mark)  \(name) \(check.detail)\n"
     }
     let failed = report.checks.filter { $0.required && $0.status != .pass }.map(\.name)

@@ -205,3 +205,37 @@ struct VerifyTests {
         #expect(user.check(CheckName.binaries)?.detail.contains("targetapp.exe: not found") == true)
     }
 }
+
+@Suite("verify on randomly damaged dumps")
+struct VerifyRandomDamageTests {
+    /// A small deterministic generator, so a failure can be replayed.
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("damaged headers, directories and tables give a report, never a trap", arguments: VerifyFixtures.intact)
+    func randomDamage(path: String) throws {
+        let original = try VerifyFixtures.bytes(path)
+        var random = SplitMix(state: UInt64(original.count))
+        // The structures live near the start: headers, directories, triage and module tables.
+        let span = min(original.count, 0x4000)
+        let rounds = original.count > 1 << 20 ? 20 : 100
+        for _ in 0..<rounds {
+            var bytes = original
+            for _ in 0..<4 {
+                let offset = Int(random.next() % UInt64(span))
+                bytes[offset] = UInt8(truncatingIfNeeded: random.next())
+            }
+            let report = VerifyFixtures.verify(bytes, name: path)
+            #expect(!report.checks.isEmpty)
+            #expect(report.passed == report.checks.allSatisfy { !$0.required || $0.status == .pass })
+        }
+    }
+}

@@ -3,8 +3,9 @@ import Foundation
 
 /// `postmortem verify`: the checklist a crash-dump test lab runs over one dump.
 ///
-/// JSON field names (documented in docs/json-schema.md): `dump`, `kind`, `checks[{name, status,
-/// required, detail}]`, `passed`.
+/// JSON field names: `dump`, `kind`, `checks[{name, status, required, detail}]`, `passed`.
+/// `status` is `pass`, `warn` or `fail`; `passed` is true when every check with `required` passed.
+/// A warning is never required: it notes something worth a look that does not stop analysis.
 public struct VerificationReport: Sendable, Codable, Equatable {
     /// The dump's path as given.
     public var dump: String
