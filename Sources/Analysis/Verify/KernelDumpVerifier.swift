@@ -111,7 +111,7 @@ enum KernelDumpVerifier {
 
         // File size: what the type-specific header needs, and RequiredDumpSpace.
         var sizeProblems = required.filter { $0.bytes > fileSize }.map {
-            "\($0.what) requires \($0.bytes) bytes but the file is \(fileSize)"
+            "\($0.what): \($0.bytes) bytes needed, the file is \(fileSize)"
         }
         var sizeWarnings = [String]()
         if let space = header.requiredDumpSpace, space > fileSize {
