@@ -7,10 +7,12 @@ import Testing
 
 @Suite("Modules of kernel and full user-mode dumps")
 struct KernelModulesTests {
-    @Test("kernel small dumps list their drivers", arguments: [
-        (VerifyFixtures.arm64Small, 228, "0xfffff801bcb30000", "0xfffff801bc7cc000"),
-        (VerifyFixtures.arm32Small, 136, "0xffffffff80c06000", "0xffffffff811b7000"),
-    ])
+    @Test(
+        "kernel small dumps list their drivers",
+        arguments: [
+            (VerifyFixtures.arm64Small, 228, "0xfffff801bcb30000", "0xfffff801bc7cc000"),
+            (VerifyFixtures.arm32Small, 136, "0xffffffff80c06000", "0xffffffff811b7000"),
+        ])
     func smallDumpDrivers(path: String, count: Int, kernelBase: String, halBase: String) throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let modules = DumpModules(kernelDump: try KernelDumpFile(path: path), path: path)

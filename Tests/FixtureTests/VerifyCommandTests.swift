@@ -11,7 +11,10 @@ struct VerifyCommandTests {
     @Test("exit status 0 on intact dumps, with one JSON report each")
     func intact() throws {
         try #require(TestEnvironment.hasSharedFixtures)
-        let paths = [VerifyFixtures.arm64Small, VerifyFixtures.arm32Small, VerifyFixtures.userDump, TestEnvironment.shared("rust-minidump/testdata/test.dmp")]
+        let paths = [
+            VerifyFixtures.arm64Small, VerifyFixtures.arm32Small, VerifyFixtures.userDump,
+            TestEnvironment.shared("rust-minidump/testdata/test.dmp"),
+        ]
         let result = try runProcess(Self.postmortem, ["verify", "--json"] + paths)
         #expect(result.status == 0, "\(result.stderrText)")
         let reports = try JSONDecoder().decode([VerificationReport].self, from: result.stdout)
@@ -44,7 +47,8 @@ struct VerifyCommandTests {
         #expect(reports.first?.passed == false)
         #expect(reports.first?.check(CheckName.fileSize)?.status == .fail)
         // A binary that cannot be found fails a required check too.
-        let missing = try runProcess(Self.postmortem, ["verify", "--symbol-path", "/nonexistent;srv*x*https://example.invalid", VerifyFixtures.userDump])
+        let missing = try runProcess(
+            Self.postmortem, ["verify", "--symbol-path", "/nonexistent;srv*x*https://example.invalid", VerifyFixtures.userDump])
         #expect(missing.status == 1)
         #expect(missing.stdoutText.contains("not searched"))
     }
@@ -69,7 +73,10 @@ struct VerifyCommandTests {
         #expect(modules.modules.first?.debugId == "DC1EB176CD52469895EBBB75895BEC2B2")
         let raw = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
         let row = try #require((raw["modules"] as? [[String: Any]])?.first)
-        for key in ["filename", "code_file", "base_addr", "end_addr", "size", "checksum", "timestamp", "timestamp_utc", "code_id", "debug_id"] {
+        for key in [
+            "filename", "code_file", "base_addr", "end_addr", "size", "checksum", "timestamp", "timestamp_utc", "code_id",
+            "debug_id",
+        ] {
             #expect(row[key] != nil, "\(key)")
         }
         let arm32 = try runProcess(Self.postmortem, ["modules", VerifyFixtures.arm32Small])

@@ -43,7 +43,9 @@ struct VerifySyntheticKernelTests {
 
     static func pages(_ count: Int) -> [UInt8] { [UInt8](repeating: 0xCC, count: count * page) }
 
-    @Test("full dumps (64- and 32-bit): pass; truncated, overlapping runs or a short file fail", arguments: VerifyFixtures.kernelDumps)
+    @Test(
+        "full dumps (64- and 32-bit): pass; truncated, overlapping runs or a short file fail",
+        arguments: VerifyFixtures.kernelDumps)
     func fullDump(path: String) throws {
         let is64Bit = try VerifyFixtures.bytes(path).starts(with: Array("PAGEDU64".utf8))
         let intact = try Self.dump(from: path, type: 1, body: Self.pages(3)) {

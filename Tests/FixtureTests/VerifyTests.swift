@@ -74,8 +74,10 @@ struct VerifyTests {
     @Test("truncated copies fail, naming the check", arguments: VerifyFixtures.intact)
     func truncatedCopiesFail(path: String) throws {
         let bytes = try VerifyFixtures.bytes(path)
-        let headerSize = bytes.starts(with: Array("PAGEDU64".utf8)) ? 0x2000 : bytes.starts(with: Array("PAGEDUMP".utf8)) ? 0x1000 : 32
-        let cuts = Set([6, headerSize / 2, bytes.count / 4, bytes.count / 2, bytes.count * 3 / 4].filter { $0 > 0 && $0 < bytes.count })
+        let headerSize =
+            bytes.starts(with: Array("PAGEDU64".utf8)) ? 0x2000 : bytes.starts(with: Array("PAGEDUMP".utf8)) ? 0x1000 : 32
+        let cuts = Set(
+            [6, headerSize / 2, bytes.count / 4, bytes.count / 2, bytes.count * 3 / 4].filter { $0 > 0 && $0 < bytes.count })
         for cut in cuts.sorted() {
             let report = VerifyFixtures.verify(Array(bytes[..<cut]), name: "\(MinidumpFixtures.name(path)) cut at \(cut)")
             #expect(!report.passed, "\(report.dump) passed")
@@ -100,7 +102,10 @@ struct VerifyTests {
         let count = Int(VerifyFixtures.get32(bytes, at: 8))
         // The first stream with data.
         let index = try #require(
-            (0..<count).first { VerifyFixtures.get32(bytes, at: directory + 12 * $0 + 4) > 0 && VerifyFixtures.get32(bytes, at: directory + 12 * $0) != 0 })
+            (0..<count).first {
+                VerifyFixtures.get32(bytes, at: directory + 12 * $0 + 4) > 0
+                    && VerifyFixtures.get32(bytes, at: directory + 12 * $0) != 0
+            })
         VerifyFixtures.put32(UInt32(bytes.count + 16), at: directory + 12 * index + 8, in: &bytes)
         let report = VerifyFixtures.verify(bytes, name: path)
         #expect(!report.passed)
@@ -114,7 +119,8 @@ struct VerifyTests {
         let directory = Int(VerifyFixtures.get32(bytes, at: 12))
         let count = Int(VerifyFixtures.get32(bytes, at: 8))
         let withData = (0..<count).filter {
-            VerifyFixtures.get32(bytes, at: directory + 12 * $0 + 4) > 0 && VerifyFixtures.get32(bytes, at: directory + 12 * $0) != 0
+            VerifyFixtures.get32(bytes, at: directory + 12 * $0 + 4) > 0
+                && VerifyFixtures.get32(bytes, at: directory + 12 * $0) != 0
         }
         try #require(withData.count >= 2, "\(path) has fewer than two streams")
         // The second stream now starts where the first one does.
@@ -138,7 +144,8 @@ struct VerifyTests {
         #expect(report.firstFailure?.detail.contains("0x77") == true)
     }
 
-    @Test("a kernel dump whose RequiredDumpSpace exceeds the file fails the file size check", arguments: VerifyFixtures.kernelDumps)
+    @Test(
+        "a kernel dump whose RequiredDumpSpace exceeds the file fails the file size check", arguments: VerifyFixtures.kernelDumps)
     func requiredDumpSpaceTooLarge(path: String) throws {
         var bytes = try VerifyFixtures.bytes(path)
         VerifyFixtures.put64(UInt64(bytes.count) * 2, at: 0xFA0, in: &bytes)
@@ -197,7 +204,8 @@ struct VerifyTests {
         #expect(report.passed)
         // Without the folders, the same dump fails the check.
         let missing = DumpVerifier.verify(
-            path: TestEnvironment.shared("generated/dumps/x64-dll-inproc-cv.dmp"), binaries: BinarySearch(symbolPath: "/nonexistent"))
+            path: TestEnvironment.shared("generated/dumps/x64-dll-inproc-cv.dmp"),
+            binaries: BinarySearch(symbolPath: "/nonexistent"))
         #expect(missing.check(CheckName.binaries)?.status == .fail)
         #expect(!missing.passed)
         // The user dump's targetapp.exe is not shipped: not found.

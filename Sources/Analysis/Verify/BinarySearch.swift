@@ -63,7 +63,8 @@ public struct BinarySearch: Sendable {
                 missing += 1
                 lines.append(
                     "\(result.name): "
-                        + (result.rejected.isEmpty ? "not found" : "no match; rejected " + result.rejected.joined(separator: "; ")))
+                        + (result.rejected.isEmpty
+                            ? "not found" : "no match; rejected " + result.rejected.joined(separator: "; ")))
             }
         }
         if !deferredEntries.isEmpty {

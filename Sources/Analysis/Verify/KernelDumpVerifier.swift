@@ -23,7 +23,9 @@ enum KernelDumpVerifier {
         let header = dump.header
         let kind = "kernel (\(header.is64Bit ? "64" : "32")-bit, \(header.dumpType?.description ?? "type unset"))"
         let dumpTypeOffset = header.is64Bit ? 0xF98 : 0xF88
-        let known: Set<DumpType> = [.full, .kernel, .small, .bitmap, .liveKernelBitmap, .kernelMemory, .kernelAndUserMemory, .complete]
+        let known: Set<DumpType> = [
+            .full, .kernel, .small, .bitmap, .liveKernelBitmap, .kernelMemory, .kernelAndUserMemory, .complete,
+        ]
         guard let type = header.dumpType, known.contains(type) else {
             list.fail(
                 CheckName.dumpType,
@@ -119,7 +121,8 @@ enum KernelDumpVerifier {
             // than RequiredDumpSpace: the writer reserves the space before trimming the triage
             // data. Less than a page short is that quirk; more is a truncated file.
             if type == .small && space - fileSize < pageSize {
-                sizeWarnings.append("RequiredDumpSpace is \(space), \(space - fileSize) bytes more than the file (small-dump writers round up)")
+                sizeWarnings.append(
+                    "RequiredDumpSpace is \(space), \(space - fileSize) bytes more than the file (small-dump writers round up)")
             } else {
                 sizeProblems.append("DUMP_HEADER.RequiredDumpSpace is \(space) bytes but the file is \(fileSize)")
             }
@@ -136,7 +139,11 @@ enum KernelDumpVerifier {
 
         problems += layoutProblems(parts, fileSize: fileSize)
         if problems.isEmpty {
-            list.pass(CheckName.layout, type == .small ? "\(parts.count) triage parts lie inside the file without overlapping" : "every page the header indexes lies inside the file")
+            list.pass(
+                CheckName.layout,
+                type == .small
+                    ? "\(parts.count) triage parts lie inside the file without overlapping"
+                    : "every page the header indexes lies inside the file")
         } else {
             list.fail(CheckName.layout, problems.prefix(6).joined(separator: "; "))
         }
@@ -151,7 +158,8 @@ enum KernelDumpVerifier {
             )
         } else if let code = header.bugCheckCode {
             let parameters = header.bugCheckParameters.map { $0.map { hex0x($0) } ?? "-" }.joined(separator: ", ")
-            let name = "0x" + String(code.rawValue, radix: 16, uppercase: true) + (code.name.map { " " + $0 } ?? " (unnamed code)")
+            let name =
+                "0x" + String(code.rawValue, radix: 16, uppercase: true) + (code.name.map { " " + $0 } ?? " (unnamed code)")
             list.pass(CheckName.bugcheck, "\(name) (\(parameters))")
         } else {
             list.fail(CheckName.bugcheck, "DUMP_HEADER.BugCheckCode was never filled in")
@@ -196,7 +204,8 @@ enum KernelDumpVerifier {
             } else if let kernel = drivers.first(where: { isKernel($0.fileName) }) {
                 list.pass(
                     CheckName.modules,
-                    "\(drivers.count) drivers, \(kernel.fileName) at \(hex0x(kernel.baseAddress, width: header.is64Bit ? 16 : 8))")
+                    "\(drivers.count) drivers, \(kernel.fileName) at \(hex0x(kernel.baseAddress, width: header.is64Bit ? 16 : 8))"
+                )
             } else {
                 list.fail(CheckName.modules, "\(drivers.count) drivers but no ntoskrnl among them")
             }
@@ -221,7 +230,9 @@ enum KernelDumpVerifier {
             }
         } else {
             list.warn(CheckName.stack, "not checked: reading the crashing thread's stack needs the page-table walk and symbols")
-            list.warn(CheckName.modules, "driver list not available without symbols (PsLoadedModuleList is walked with ntoskrnl's symbols)")
+            list.warn(
+                CheckName.modules,
+                "driver list not available without symbols (PsLoadedModuleList is walked with ntoskrnl's symbols)")
             if binaries != nil {
                 list.warn(CheckName.binaries, "not checked: the driver list is not available without symbols")
             }
@@ -237,7 +248,10 @@ enum KernelDumpVerifier {
     /// The parts of a small dump whose sizes are known, as file ranges.
     static func triageParts(_ triage: TriageDump, is64Bit: Bool) -> [FilePart] {
         let t = triage.header
-        var parts = [FilePart(name: is64Bit ? "TRIAGE_DUMP64" : "TRIAGE_DUMP32", start: is64Bit ? 0x2000 : 0x1000, size: is64Bit ? 0x80 : 0x68)]
+        var parts = [
+            FilePart(
+                name: is64Bit ? "TRIAGE_DUMP64" : "TRIAGE_DUMP32", start: is64Bit ? 0x2000 : 0x1000, size: is64Bit ? 0x80 : 0x68)
+        ]
         let headerSize: UInt32 = is64Bit ? 0x2000 : 0x1000
         func add(_ name: String, _ offset: UInt32, _ size: UInt64) {
             // Writers point ContextOffset at the dump header's own ContextRecord (both kdlibcpp
@@ -254,7 +268,9 @@ enum KernelDumpVerifier {
         add("valid signature", t.validOffset, 4)
         for (index, block) in triage.dataBlocks.enumerated() where block.bytes.count > 0 {
             parts.append(
-                FilePart(name: "data block \(index) (\(hex0x(block.address)))", start: UInt64(block.bytes.fileOffset), size: UInt64(block.bytes.count)))
+                FilePart(
+                    name: "data block \(index) (\(hex0x(block.address)))", start: UInt64(block.bytes.fileOffset),
+                    size: UInt64(block.bytes.count)))
         }
         return parts
     }

@@ -32,7 +32,8 @@ enum MinidumpVerifier {
         if unknownFlags == 0 {
             list.pass(CheckName.dumpType, "MINIDUMP_TYPE flags \(hex0x(dump.header.flags))")
         } else {
-            list.warn(CheckName.dumpType, "MINIDUMP_TYPE flags \(hex0x(dump.header.flags)) hold unknown bits \(hex0x(unknownFlags))")
+            list.warn(
+                CheckName.dumpType, "MINIDUMP_TYPE flags \(hex0x(dump.header.flags)) hold unknown bits \(hex0x(unknownFlags))")
         }
 
         // The header, the directory and every stream must lie in the file.
@@ -147,7 +148,8 @@ enum MinidumpVerifier {
                 context = try dump.threadContext(at: location, architecture: architecture)
                 list.pass(
                     CheckName.context,
-                    "\(context!.architecture) context: pc \(hex0x(context!.instructionPointer)), sp \(hex0x(context!.stackPointer))")
+                    "\(context!.architecture) context: pc \(hex0x(context!.instructionPointer)), sp \(hex0x(context!.stackPointer))"
+                )
             } catch {
                 list.fail(CheckName.context, "the crashing thread's context does not decode: \(error)")
             }
@@ -225,7 +227,8 @@ enum MinidumpVerifier {
             keys = keys.filter { seen.insert($0.baseOfImage).inserted }
             let width = (architecture?.pointerSize ?? 8) * 2
             let results = keys.map {
-                ModuleLocator.locate(module: $0, dumpPath: path, searchPath: binaries.searchPath, policy: binaries.policy, pointerWidth: width)
+                ModuleLocator.locate(
+                    module: $0, dumpPath: path, searchPath: binaries.searchPath, policy: binaries.policy, pointerWidth: width)
             }
             binaries.record(results, into: &list)
         }

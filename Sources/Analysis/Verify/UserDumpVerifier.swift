@@ -29,7 +29,8 @@ enum UserDumpVerifier {
         // The tables the header locates, and the memory data after them.
         let regionSize: UInt64 = header.is64Bit ? 48 : 28
         var parts = [
-            FilePart(name: "thread contexts", start: header.threadOffset, size: UInt64(header.threadCount) &* UInt64(contextSize)),
+            FilePart(
+                name: "thread contexts", start: header.threadOffset, size: UInt64(header.threadCount) &* UInt64(contextSize)),
             FilePart(
                 name: "thread states", start: header.threadStateOffset,
                 size: UInt64(header.threadCount) &* (header.is64Bit ? 0x50 : 0x30)),
@@ -44,7 +45,10 @@ enum UserDumpVerifier {
             // The module table's records are variable-sized: its end is where the last name ends.
             let fixed: UInt64 = header.is64Bit ? 16 : 12
             let tableSize = modules.reduce(UInt64(0)) { $0 &+ fixed &+ UInt64($1.imageName.utf8.count + 1) }
-            parts.append(FilePart(name: "module table", start: header.moduleOffset, size: min(tableSize, fixed * UInt64(modules.count) + 0x10000)))
+            parts.append(
+                FilePart(
+                    name: "module table", start: header.moduleOffset,
+                    size: min(tableSize, fixed * UInt64(modules.count) + 0x10000)))
         } catch {
             problems.append("module table: \(error)")
         }
@@ -59,16 +63,21 @@ enum UserDumpVerifier {
         let dataPart = FilePart(name: "memory data", start: header.dataOffset, size: dataSize)
         let requiredEnd = (parts + [dataPart]).map(\.end).max() ?? 0
         if requiredEnd <= fileSize {
-            list.pass(CheckName.fileSize, "the file is \(fileSize) bytes; the tables and \(regions.count) regions' data need \(requiredEnd)")
+            list.pass(
+                CheckName.fileSize,
+                "the file is \(fileSize) bytes; the tables and \(regions.count) regions' data need \(requiredEnd)")
         } else {
             let short = (parts + [dataPart]).filter { $0.end > fileSize }.map(\.name)
             list.fail(
                 CheckName.fileSize,
-                "the file is \(fileSize) bytes but the header requires \(requiredEnd): \(short.joined(separator: ", ")) past the end")
+                "the file is \(fileSize) bytes but the header requires \(requiredEnd): \(short.joined(separator: ", ")) past the end"
+            )
         }
         problems += layoutProblems(parts + [dataPart], fileSize: fileSize)
         if problems.isEmpty {
-            list.pass(CheckName.layout, "the thread, module and memory tables and the memory data lie inside the file without overlapping")
+            list.pass(
+                CheckName.layout,
+                "the thread, module and memory tables and the memory data lie inside the file without overlapping")
         } else {
             list.fail(CheckName.layout, problems.prefix(6).joined(separator: "; "))
         }
@@ -88,7 +97,8 @@ enum UserDumpVerifier {
                 crashingThread = threads.first { $0.threadId == event.threadId } ?? crashingThread
                 list.pass(
                     CheckName.exception,
-                    "code \(hex0x(exception.exceptionCode, width: 8)) at \(hex0x(exception.exceptionAddress)) in thread \(event.threadId)")
+                    "code \(hex0x(exception.exceptionCode, width: 8)) at \(hex0x(exception.exceptionAddress)) in thread \(event.threadId)"
+                )
             } else {
                 list.warn(CheckName.exception, "no exception debug event: the dump records no crash")
             }
