@@ -247,3 +247,23 @@ struct VerifyRandomDamageTests {
         }
     }
 }
+
+@Suite("verify: minidump thread records")
+struct VerifyThreadRecordTests {
+    @Test("a thread stack past the end of the file fails the layout check", arguments: MinidumpFixtures.intact)
+    func threadStackPastEnd(path: String) throws {
+        var bytes = try VerifyFixtures.bytes(path)
+        let directory = Int(VerifyFixtures.get32(bytes, at: 12))
+        let count = Int(VerifyFixtures.get32(bytes, at: 8))
+        // ThreadListStream (3): a count, then MINIDUMP_THREAD records of 48 bytes; the stack's
+        // MINIDUMP_LOCATION_DESCRIPTOR is at +32 (DataSize) and +36 (Rva).
+        guard let entry = (0..<count).first(where: { VerifyFixtures.get32(bytes, at: directory + 12 * $0) == 3 }) else { return }
+        let rva = Int(VerifyFixtures.get32(bytes, at: directory + 12 * entry + 8))
+        guard VerifyFixtures.get32(bytes, at: rva) > 0, VerifyFixtures.get32(bytes, at: rva + 4 + 32) > 0 else { return }
+        VerifyFixtures.put32(UInt32(bytes.count + 64), at: rva + 4 + 36, in: &bytes)
+        let report = VerifyFixtures.verify(bytes, name: path)
+        #expect(!report.passed)
+        let layout = try #require(report.check(CheckName.layout))
+        #expect(layout.status == .fail && layout.detail.contains("thread 0 stack"), "\(layout.detail)")
+    }
+}

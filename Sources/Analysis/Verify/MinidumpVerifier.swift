@@ -82,10 +82,25 @@ enum MinidumpVerifier {
             }
         }
         problems += layoutProblems(memoryParts, fileSize: fileSize)
+        // Thread stacks and contexts must lie in the file; a stack may share its bytes with a
+        // MemoryList range (Breakpad and dbghelp list thread stacks in both), so no overlap test.
+        var threadParts = [FilePart]()
+        for (index, thread) in ((try? dump.stream(ThreadList.self))?.threads ?? []).enumerated() {
+            threadParts.append(
+                FilePart(
+                    name: "thread \(index) stack", start: UInt64(thread.stack.memory.rva),
+                    size: UInt64(thread.stack.memory.dataSize)))
+            threadParts.append(
+                FilePart(
+                    name: "thread \(index) context", start: UInt64(thread.threadContext.rva),
+                    size: UInt64(thread.threadContext.dataSize)))
+        }
+        problems += layoutProblems(threadParts, fileSize: fileSize, overlaps: false)
         if problems.isEmpty {
             list.pass(
                 CheckName.layout,
-                "\(parts.count - 2) streams and \(memoryParts.count) memory ranges lie inside the file without overlapping")
+                "\(parts.count - 2) streams and \(memoryParts.count) memory ranges lie inside the file without overlapping; \(threadParts.count / 2) threads' stacks and contexts lie inside it"
+            )
         } else {
             list.fail(CheckName.layout, problems.joined(separator: "; "))
         }

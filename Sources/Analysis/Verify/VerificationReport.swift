@@ -95,10 +95,10 @@ struct FilePart {
     var end: UInt64 { start.addingReportingOverflow(size).overflow ? .max : start + size }
 }
 
-/// Problems with `parts`: any that leaves a file of `fileSize` bytes, and any two that overlap.
+/// Problems with `parts`: any that leaves a file of `fileSize` bytes, and (when `overlaps`) any two that overlap.
 ///
 /// Parts of size zero occupy nothing. Identical ranges named alike are reported once.
-func layoutProblems(_ parts: [FilePart], fileSize: UInt64, limit: Int = 5) -> [String] {
+func layoutProblems(_ parts: [FilePart], fileSize: UInt64, overlaps: Bool = true, limit: Int = 5) -> [String] {
     var problems = [String]()
     for part in parts where part.size > 0 && part.end > fileSize {
         problems.append(
@@ -107,7 +107,7 @@ func layoutProblems(_ parts: [FilePart], fileSize: UInt64, limit: Int = 5) -> [S
     }
     let sorted = parts.filter { $0.size > 0 }.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
     var furthest: FilePart? = nil
-    for part in sorted {
+    for part in sorted where overlaps {
         if let previous = furthest, part.start < previous.end {
             problems.append(
                 "\(part.name) [\(hex0x(part.start)), \(hex0x(part.end))) overlaps \(previous.name) [\(hex0x(previous.start)), \(hex0x(previous.end)))"
