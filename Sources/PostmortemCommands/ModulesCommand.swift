@@ -18,7 +18,8 @@ struct ModulesCommand: ParsableCommand {
 
     // The help text still says "minidump" so the pinned help snapshot holds; kernel dumps and
     // full user-mode dumps are detected by signature in run().
-    @Argument(help: "The minidump file.")
+    @Argument(
+        help: "The dump: a minidump, a Windows kernel dump (PAGEDUMP/PAGEDU64) or a full user-mode dump (USERDUMP/USERDU64).")
     var dump: String
 
     @Flag(help: "Print JSON (documented in docs/json-schema.md) instead of text.")

@@ -39,6 +39,7 @@ struct CommandLineTests {
             (["rescue", "--help"], "help-rescue.txt"),
             (["symbolize", "--help"], "help-symbolize.txt"),
             (["symstore", "add", "--help"], "help-symstore-add.txt"),
+            (["verify", "--help"], "help-verify.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)

@@ -291,5 +291,6 @@ extension ModuleIdentity {
         self.debugID = debugID
         pdbName = nil
         machine = nil
+        codeID = hex(timeDateStamp, width: 8) + String(sizeOfImage, radix: 16)
     }
 }
