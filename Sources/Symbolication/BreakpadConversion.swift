@@ -70,7 +70,7 @@ public enum BreakpadConversion {
         let isX86 = machine == .i386
         let publicSymbols = try pdb.publicSymbols()
         if isX86 { builder.noteParameterSizes(publicSymbols, collector: collector) }
-        builder.addFunctions(collector.functions, isX86: isX86)
+        builder.addFunctions(collector.functions, isX86: isX86, owner: collector.contributingModule)
         var codeSections = Set<UInt16>()
         for (index, header) in try pdb.sectionHeaders().enumerated() where header.characteristics & Self.executable != 0 {
             codeSections.insert(UInt16(truncatingIfNeeded: index + 1))

@@ -40,6 +40,8 @@ struct PDBFunctionCollector {
     var functions: [CollectedFunction] = []
     var files: [String] = []
     var warnings: [String] = []
+    /// Section contributions in original RVAs, sorted: which module's copy of the code the image holds.
+    private(set) var contributions: [(start: UInt32, end: UInt32, module: Int)] = []
     private var fileIndex: [String: Int32] = [:]
     private let sectionHeaders: [PDBSectionHeader]
 
@@ -52,6 +54,15 @@ struct PDBFunctionCollector {
         let reordered = try pdb.omapToSource() != nil
         // Symbols name the original layout; with OMAP the original headers describe it.
         sectionHeaders = (reordered && !originalHeaders.isEmpty) ? originalHeaders : imageHeaders
+
+        for contribution in pdb.dbi.sectionContributions where contribution.size > 0 {
+            guard let start = rva(section: contribution.section, offset: UInt32(bitPattern: contribution.offset)) else {
+                continue
+            }
+            let end = UInt32(min(UInt64(start) + UInt64(contribution.size), UInt64(UInt32.max)))
+            contributions.append((start, end, Int(contribution.moduleIndex)))
+        }
+        contributions.sort { $0.start < $1.start }
 
         let names: PDBStringTable?
         do { names = try pdb.stringTable() } catch {
@@ -91,6 +102,18 @@ struct PDBFunctionCollector {
             }
         }
         functions.sort { $0.start < $1.start }
+    }
+
+    /// The module whose section contribution covers `rva`.
+    func contributingModule(_ rva: UInt32) -> Int? {
+        var low = 0
+        var high = contributions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if contributions[middle].start <= rva { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0, rva < contributions[low - 1].end else { return nil }
+        return contributions[low - 1].module
     }
 
     func rva(section: UInt16, offset: UInt32) -> UInt32? {

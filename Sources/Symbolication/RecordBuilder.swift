@@ -44,14 +44,17 @@ struct RecordBuilder {
     }
 
     /// FUNC records: one per start address; identical code folded from several procedures gets `m`.
-    mutating func addFunctions(_ collected: [CollectedFunction], isX86: Bool) {
+    mutating func addFunctions(_ collected: [CollectedFunction], isX86: Bool, owner: (UInt32) -> Int?) {
         var index = 0
         while index < collected.count {
             var next = index + 1
             while next < collected.count, collected[next].start == collected[index].start { next += 1 }
-            // Several procedures at one address: the first in module order names the record.
+            // Several procedures at one address (identical code folding): the copy from the module
+            // whose section contribution holds the code names the record and gives its lines, as
+            // `PDBAddressIndex` and LLVM pick it; else the first in module order.
             let group = collected[index..<next].sorted { $0.module < $1.module }
-            let function = group[0]
+            let contributor = group.count > 1 ? owner(group[0].start) : nil
+            let function = group.first { $0.module == contributor } ?? group[0]
             let multiple = Set(group.map(\.name)).count > 1
             index = next
             // x86 assembler procedures can carry their decorated `__fastcall` name
@@ -101,7 +104,10 @@ struct RecordBuilder {
             byAddress[address, default: []].append(symbol)
         }
         for address in order {
-            let group = byAddress[address]!
+            // Several names at one address: the smallest in byte order, so the choice does not
+            // depend on the hash order of the publics stream (breakpad's dump_syms_regtest.sym
+            // prints `_NLG_Dispatch` of `_NLG_Dispatch` and `_NLG_Dispatch2`).
+            let group = byAddress[address]!.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
             let (name, size) = PublicNames.undecorate(group[0].name, isX86: isX86)
             publics.append(PublicRecord(address: address, parameterSize: size, isMultiple: group.count > 1, name: name))
         }
