@@ -10,7 +10,7 @@ import TestSupport
 
 /// The converted file answers address lookups the way the PDB itself does.
 @Suite struct ConversionLookupTests {
-    static let cases: [GoldenCase] = pdbCases.filter { !$0.omapPieces }
+    static let cases: [GoldenCase] = pdbCases
 
     @Test(arguments: cases)
     func lookupsAgreeWithThePDB(_ entry: GoldenCase) throws {
@@ -21,9 +21,11 @@ import TestSupport
         let symbols = try SymbolFile(parsing: MappedFile(bytes: Array(ours.text().utf8)).bytes)
         #expect(symbols.warnings.isEmpty)
 
-        // Every function sampled at up to 16 points, plus the first byte of every inline range.
+        // Every function, ours and the golden file's, sampled at up to 16 points, plus the first
+        // byte of every inline range.
+        let golden = try SymbolFile(path: TestEnvironment.shared(entry.golden))
         var samples = [UInt64]()
-        for function in symbols.functions {
+        for function in symbols.functions + golden.functions {
             let step = max(1, function.size / 16)
             var address = function.address
             while address < function.address + function.size {

@@ -97,7 +97,11 @@ struct GoldenComparison {
                 cfiAddresses += 1
                 let expected = CFIRules.evaluate(record.rules(at: address))
                 let actual = ours.cfi(at: address).map { CFIRules.evaluate($0.rules(at: address)) } ?? [:]
-                if expected[".cfa"] == actual[".cfa"] && expected[".ra"] == actual[".ra"] { cfiFrameEqual += 1 }
+                if expected[".cfa"] == actual[".cfa"] && expected[".ra"] == actual[".ra"] {
+                    cfiFrameEqual += 1
+                } else {
+                    note("CFA \(hex(address)): golden \(expected[".cfa"] ?? "-") \(expected[".ra"] ?? "-") ours \(actual[".cfa"] ?? "-") \(actual[".ra"] ?? "-")")
+                }
                 var equal = expected.allSatisfy { actual[$0.key] == $0.value }
                 if compareRegisterSets { equal = equal && expected.count == actual.count }
                 if equal {
