@@ -173,3 +173,23 @@ import TestSupport
         _ = try BreakpadConversion.symbolFile(image: image, fileName: "cfi_chained_loop.exe")
     }
 }
+
+/// Images without their PDB: exports become PUBLIC records.
+@Suite struct ImageOnlyConversionTests {
+    @Test(arguments: ["basic32.dll", "basic64.dll", "basic-opt64.dll"])
+    func exportsBecomePublics(_ name: String) throws {
+        try #require(TestEnvironment.hasSharedFixtures)
+        let path = TestEnvironment.shared(mozillaData + name)
+        let image = try PEImage(path: path)
+        let symbols = try BreakpadConversion.symbolFile(image: image, fileName: name)
+        let exports = try #require(try image.exports())
+        #expect(!symbols.publics.isEmpty)
+        #expect(symbols.publics.count == Set(exports.functions.filter { $0.forwarder == nil }.map(\.rva)).count)
+        // Each names an export at its address (these DLLs export incremental-linking stubs,
+        // which the golden files, made from the PDBs, do not list).
+        let names = Dictionary(
+            exports.functions.filter { $0.forwarder == nil }.map { (UInt64($0.rva), Set($0.names)) }, uniquingKeysWith: { $0.union($1) })
+        for symbol in symbols.publics { #expect(names[symbol.address]?.contains(symbol.name) == true) }
+        #expect(symbols.module?.name == (name as NSString).deletingPathExtension + ".pdb")
+    }
+}
