@@ -53,7 +53,7 @@ def main():
     print(f"{len(rvas)} addresses in dump_syms_regtest64 (MSVC x64)\n")
 
     print("postmortem (in-process, postmortem-bench):")
-    for symbols, cache in ((PDB, None), (SYM, os.path.join(work, "regtest.pmcache"))):
+    for symbols, cache in ((PDB, os.path.join(work, "regtest-pdb.pmcache")), (SYM, os.path.join(work, "regtest.pmcache"))):
         args = [BENCH, "symbolize", symbols, address_file] + ([cache] if cache else [])
         print("  " + subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip().replace("\n", "\n  "))
 

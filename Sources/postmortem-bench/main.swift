@@ -117,9 +117,16 @@ func benchmarkSymbolize(symbols: String, addressFile: String, cacheFile: String?
         let provider = try openSymbols(path: symbols)
         print(String(format: "load %@: %.1f ms", (symbols as NSString).lastPathComponent, microseconds(clock.now - start) / 1000))
         lookups(provider, symbols.hasSuffix(".sym") ? "sym" : "pdb")
-        if let cacheFile, let sym = provider as? BreakpadSymbolProvider {
+        if let cacheFile {
+            // From a PDB the cache is built through the .sym model: conversion plus serialization.
             let buildStart = clock.now
-            let bytes = SymbolCache.build(from: sym.file)
+            let file: SymbolFile
+            if let sym = provider as? BreakpadSymbolProvider {
+                file = sym.file
+            } else {
+                file = try BreakpadConversion.symbolFile(pdbPath: symbols)
+            }
+            let bytes = SymbolCache.build(from: file)
             try Data(bytes).write(to: URL(fileURLWithPath: cacheFile))
             print(String(format: "cache build: %.1f ms (%d bytes)", microseconds(clock.now - buildStart) / 1000, bytes.count))
             let openStart = clock.now

@@ -40,6 +40,7 @@ struct CommandLineTests {
             (["symbolize", "--help"], "help-symbolize.txt"),
             (["symstore", "add", "--help"], "help-symstore-add.txt"),
             (["verify", "--help"], "help-verify.txt"),
+            (["dump-syms", "--help"], "help-dump-syms.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)
