@@ -67,10 +67,25 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         let start = ContinuousClock.now
         do {
-            let response = try await next(request, context)
-            log(
-                request, status: response.status.code, bytes: request.method == .head ? 0 : response.body.contentLength,
-                since: start)
+            var response = try await next(request, context)
+            let status = response.status.code
+            guard request.method != .head else {
+                log(request, status: status, bytes: 0, since: start)
+                return response
+            }
+            // Log once the body has been written, so the duration covers the streaming.
+            let body = response.body
+            let logger = self
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                let inner = body
+                do {
+                    try await inner.write(writer)
+                    logger.log(request, status: status, bytes: body.contentLength, since: start)
+                } catch {
+                    logger.log(request, status: status, bytes: nil, since: start, note: " (aborted: \(error))")
+                    throw error
+                }
+            }
             return response
         } catch let error as HTTPResponseError {
             log(request, status: error.status.code, bytes: nil, since: start)
@@ -81,10 +96,11 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    private func log(_ request: Request, status: Int, bytes: Int?, since start: ContinuousClock.Instant) {
+    private func log(_ request: Request, status: Int, bytes: Int?, since start: ContinuousClock.Instant, note: String = "") {
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let size = bytes.map(String.init) ?? "-"
-        logger.info("\(request.method.rawValue) \(request.uri.path) \(status) \(size) \(String(format: "%.1f", milliseconds))ms")
+        logger.info(
+            "\(request.method.rawValue) \(request.uri.path) \(status) \(size) \(String(format: "%.1f", milliseconds))ms\(note)")
     }
 }

@@ -11,7 +11,7 @@ struct LiveServerTests {
 
     /// Runs curl against the server: `-o` to a file, prints the status code.
     static func fetch(_ url: String, to output: String, headers: [String] = [], extra: [String] = []) async throws -> String {
-        var arguments = ["-sS", "--path-as-is", "--max-time", "20", "-o", output, "-w", "%{http_code}", url]
+        var arguments = ["-sS", "--noproxy", "*", "--path-as-is", "--max-time", "20", "-o", output, "-w", "%{http_code}", url]
         for header in headers { arguments += ["-H", header] }
         let result = try await ServerFixtures.run(curl, arguments + extra)
         #expect(result.status == 0, "curl: \(result.stderrText)")
@@ -67,7 +67,8 @@ struct LiveServerTests {
             let result = try await ServerFixtures.run(
                 tool, ["executable", id],
                 environment: [
-                    "DEBUGINFOD_URLS": "http://127.0.0.1:\(port)", "DEBUGINFOD_CACHE_PATH": work + "/cache",
+                    "DEBUGINFOD_URLS": "http://127.0.0.1:\(port)", "no_proxy": "127.0.0.1",
+                    "DEBUGINFOD_CACHE_PATH": work + "/cache",
                     "DEBUGINFOD_TIMEOUT": "20",
                 ])
             #expect(result.status == 0, "debuginfod-find: \(result.stderrText)")
@@ -77,7 +78,10 @@ struct LiveServerTests {
 
             let missing = try await ServerFixtures.run(
                 tool, ["executable", String(id.dropLast(2)) + "00"],
-                environment: ["DEBUGINFOD_URLS": "http://127.0.0.1:\(port)", "DEBUGINFOD_CACHE_PATH": work + "/cache"])
+                environment: [
+                    "DEBUGINFOD_URLS": "http://127.0.0.1:\(port)", "no_proxy": "127.0.0.1",
+                    "DEBUGINFOD_CACHE_PATH": work + "/cache",
+                ])
             #expect(missing.status != 0)
         }
     }

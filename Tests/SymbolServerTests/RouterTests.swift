@@ -322,3 +322,35 @@ struct RequestPathTests {
         #expect(ByteRange.parse("bytes=4-2", size: 10) == .ignore)
     }
 }
+
+@Suite("Read limiter")
+struct ReadLimiterTests {
+    @Test func noMoreReadersThanPermits() async throws {
+        let limiter = ReadLimiter(permits: 2)
+        let counter = InFlightCounter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await limiter.withPermit {
+                        await counter.enter()
+                        try await Task.sleep(for: .milliseconds(20))
+                        await counter.leave()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await counter.peak == 2)
+        #expect(await counter.current == 0)
+    }
+}
+
+actor InFlightCounter {
+    var current = 0
+    var peak = 0
+    func enter() {
+        current += 1
+        peak = max(peak, current)
+    }
+    func leave() { current -= 1 }
+}
