@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import SymbolServer
+
+/// `postmortem serve-symbols`: serve symbol stores over HTTP as SymSrv and debuginfod clients expect.
+struct ServeSymbolsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve-symbols",
+        abstract: "Serve symbol stores over HTTP (SymSrv paths and debuginfod build ids).",
+        discussion: """
+            Answers GET and HEAD for /<file>/<key>/<file> (also below a prefix such as /symbols/, any letter case), \
+            /buildid/<hex>/executable and /buildid/<hex>/debuginfo, and /health. Stores are searched in order. \
+            One access log line per request goes to standard error.
+            """
+    )
+
+    @Argument(help: "Store root folders, searched in order.")
+    var stores: [String]
+
+    @Option(help: "The port to listen on (0: any free port).")
+    var port: Int = 8080
+
+    @Option(help: "The address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "The most files read at once.")
+    var maxConcurrentReads: Int = 16
+
+    func validate() throws {
+        guard !stores.isEmpty else { throw ValidationError("give at least one store folder") }
+        for store in stores {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: store, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ValidationError("\(store) is not a folder")
+            }
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard maxConcurrentReads > 0 else { throw ValidationError("--max-concurrent-reads must be positive") }
+    }
+
+    func run() throws {
+        let configuration = SymbolServerConfiguration(
+            stores: stores, host: host, port: port, maxConcurrentReads: maxConcurrentReads,
+            onServerRunning: { port in printError("serving \(stores.count) store(s) on http://\(host):\(port)") })
+        let app = buildSymbolServer(configuration: configuration)
+        let done = DispatchSemaphore(value: 0)
+        let failure = FailureBox()
+        // The root command is synchronous; the server runs in a task until SIGINT or SIGTERM.
+        Task {
+            do { try await app.runService() } catch { failure.set(error) }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.get() {
+            printError("postmortem: serve-symbols: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Carries the server's error out of its task.
+private final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+
+    func set(_ error: any Error) { lock.withLock { self.error = error } }
+    func get() -> (any Error)? { lock.withLock { error } }
+}
