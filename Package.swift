@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Bounds-checked little-endian reads over memory-mapped files.
@@ -42,6 +43,7 @@ let package = Package(
             name: "SymbolServer",
             dependencies: [
                 "SymbolStore", "SymbolClient", "BinaryReading", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Symbol providers, format conversion (dump-syms) and address lookup across formats.
@@ -96,7 +98,7 @@ let package = Package(
             name: "SymbolServerTests",
             dependencies: [
                 "SymbolServer", "SymbolClient", "SymbolStore", "BinaryReading", "TestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

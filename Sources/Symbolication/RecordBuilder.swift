@@ -59,7 +59,8 @@ struct RecordBuilder {
             index = next
             // x86 assembler procedures can carry their decorated `__fastcall` name
             // (`@_EH4_CallFilterFunc@8` in dump_syms_regtest.pdb); dump_syms prints it undecorated.
-            let name = function.name.first == "@" && isX86 ? PublicNames.undecorate(function.name, isX86: true).name : function.name
+            let name =
+                function.name.first == "@" && isX86 ? PublicNames.undecorate(function.name, isX86: true).name : function.name
             let pieces = mapping.pieces(start: function.start, length: function.length)
             guard !pieces.isEmpty else { continue }
             var records = pieces.map { piece in

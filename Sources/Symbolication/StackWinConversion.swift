@@ -12,12 +12,12 @@ enum StackWinConversion {
         for record in records {
             let program = names?.string(at: record.frameFunc).flatMap { $0.isEmpty ? nil : $0 }
             for piece in mapping.pieces(start: record.rvaStart, length: record.codeSize) {
-            list.append(
-                StackWinRecord(
-                    type: StackWinRecord.frameData, rva: UInt64(piece.address), codeSize: UInt64(piece.length),
-                    prologSize: UInt64(record.prologSize), epilogSize: 0, parameterSize: UInt64(record.paramsSize),
-                    savedRegisterSize: UInt64(record.savedRegsSize), localSize: UInt64(record.localSize),
-                    maxStackSize: UInt64(record.maxStackSize), programString: program, allocatesBasePointer: false))
+                list.append(
+                    StackWinRecord(
+                        type: StackWinRecord.frameData, rva: UInt64(piece.address), codeSize: UInt64(piece.length),
+                        prologSize: UInt64(record.prologSize), epilogSize: 0, parameterSize: UInt64(record.paramsSize),
+                        savedRegisterSize: UInt64(record.savedRegsSize), localSize: UInt64(record.localSize),
+                        maxStackSize: UInt64(record.maxStackSize), programString: program, allocatesBasePointer: false))
             }
         }
         return list
@@ -29,12 +29,12 @@ enum StackWinConversion {
         list.reserveCapacity(records.count)
         for record in records {
             for piece in mapping.pieces(start: record.offsetStart, length: record.procedureSize) {
-            list.append(
-                StackWinRecord(
-                    type: StackWinRecord.fpo, rva: UInt64(piece.address), codeSize: UInt64(piece.length),
-                    prologSize: UInt64(record.prologSize), epilogSize: 0, parameterSize: UInt64(record.paramsDwords) * 4,
-                    savedRegisterSize: UInt64(record.savedRegisters) * 4, localSize: UInt64(record.localsDwords) * 4,
-                    maxStackSize: 0, programString: nil, allocatesBasePointer: record.usesBasePointer))
+                list.append(
+                    StackWinRecord(
+                        type: StackWinRecord.fpo, rva: UInt64(piece.address), codeSize: UInt64(piece.length),
+                        prologSize: UInt64(record.prologSize), epilogSize: 0, parameterSize: UInt64(record.paramsDwords) * 4,
+                        savedRegisterSize: UInt64(record.savedRegisters) * 4, localSize: UInt64(record.localsDwords) * 4,
+                        maxStackSize: 0, programString: nil, allocatesBasePointer: record.usesBasePointer))
             }
         }
         return list

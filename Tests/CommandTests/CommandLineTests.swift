@@ -41,6 +41,7 @@ struct CommandLineTests {
             (["symstore", "add", "--help"], "help-symstore-add.txt"),
             (["verify", "--help"], "help-verify.txt"),
             (["dump-syms", "--help"], "help-dump-syms.txt"),
+            (["serve-symbols", "--help"], "help-serve-symbols.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)

@@ -3,8 +3,8 @@ import BreakpadSymbols
 import Foundation
 import PortableExecutable
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 @testable import Symbolication
 
@@ -25,7 +25,9 @@ let mozillaData = "dump_syms/test_data/windows/"
 let symbolicData = "symbolic/symbolic-testutils/fixtures/windows/"
 
 let pdbCases: [GoldenCase] = [
-    GoldenCase(pdb: breakpadData + "dump_syms_regtest.pdb", image: nil, golden: breakpadData + "dump_syms_regtest.sym", mozillaStyle: false),
+    GoldenCase(
+        pdb: breakpadData + "dump_syms_regtest.pdb", image: nil, golden: breakpadData + "dump_syms_regtest.sym",
+        mozillaStyle: false),
     GoldenCase(
         pdb: breakpadData + "dump_syms_regtest64.pdb", image: breakpadData + "dump_syms_regtest64.exe",
         golden: breakpadData + "dump_syms_regtest64.sym", mozillaStyle: false),
@@ -35,21 +37,32 @@ let pdbCases: [GoldenCase] = [
     GoldenCase(
         pdb: mozillaData + "basic32-min.pdb", image: mozillaData + "basic32-min.dll", golden: mozillaData + "basic32-min.sym",
         mozillaStyle: true),
-    GoldenCase(pdb: symbolicData + "crash.pdb", image: symbolicData + "crash.exe", golden: symbolicData + "crash.sym", mozillaStyle: false),
+    GoldenCase(
+        pdb: symbolicData + "crash.pdb", image: symbolicData + "crash.exe", golden: symbolicData + "crash.sym",
+        mozillaStyle: false),
     GoldenCase(
         pdb: symbolicData + "CrashWithException.pdb", image: symbolicData + "CrashWithException.exe",
         golden: symbolicData + "CrashWithException.pdb.sym", mozillaStyle: false),
-    GoldenCase(pdb: breakpadData + "omap_reorder_funcs.pdb", image: nil, golden: breakpadData + "omap_reorder_funcs.sym", mozillaStyle: false),
-    GoldenCase(pdb: breakpadData + "omap_reorder_bbs.pdb", image: nil, golden: breakpadData + "omap_reorder_bbs.sym", mozillaStyle: false, omapPieces: true),
-    GoldenCase(pdb: breakpadData + "omap_stretched.pdb", image: nil, golden: breakpadData + "omap_stretched.sym", mozillaStyle: false, omapPieces: true),
     GoldenCase(
-        pdb: breakpadData + "omap_stretched_filled.pdb", image: nil, golden: breakpadData + "omap_stretched_filled.sym", mozillaStyle: false,
+        pdb: breakpadData + "omap_reorder_funcs.pdb", image: nil, golden: breakpadData + "omap_reorder_funcs.sym",
+        mozillaStyle: false),
+    GoldenCase(
+        pdb: breakpadData + "omap_reorder_bbs.pdb", image: nil, golden: breakpadData + "omap_reorder_bbs.sym",
+        mozillaStyle: false, omapPieces: true),
+    GoldenCase(
+        pdb: breakpadData + "omap_stretched.pdb", image: nil, golden: breakpadData + "omap_stretched.sym", mozillaStyle: false,
+        omapPieces: true),
+    GoldenCase(
+        pdb: breakpadData + "omap_stretched_filled.pdb", image: nil, golden: breakpadData + "omap_stretched_filled.sym",
+        mozillaStyle: false,
         omapPieces: true),
 ]
 
 /// Images whose golden .sym carries STACK CFI written from the same image (their PDBs are not shipped).
 let imageCases: [GoldenCase] = [
-    GoldenCase(pdb: nil, image: breakpadData + "pe_only_symbol_test.dll", golden: breakpadData + "pe_only_symbol_test.sym", mozillaStyle: false),
+    GoldenCase(
+        pdb: nil, image: breakpadData + "pe_only_symbol_test.dll", golden: breakpadData + "pe_only_symbol_test.sym",
+        mozillaStyle: false),
     GoldenCase(pdb: nil, image: mozillaData + "basic64.dll", golden: mozillaData + "basic64.sym", mozillaStyle: true),
     GoldenCase(pdb: nil, image: mozillaData + "basic-opt64.dll", golden: mozillaData + "basic-opt64.sym", mozillaStyle: true),
     GoldenCase(pdb: nil, image: mozillaData + "mozwer.dll", golden: mozillaData + "mozwer.sym", mozillaStyle: true),

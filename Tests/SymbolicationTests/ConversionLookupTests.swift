@@ -3,8 +3,8 @@ import BreakpadSymbols
 import Foundation
 import PortableExecutable
 import ProgramDatabase
-import Testing
 import TestSupport
+import Testing
 
 @testable import Symbolication
 
@@ -49,7 +49,8 @@ import TestSupport
             let same =
                 got.count == frames.count
                 && zip(got, frames).allSatisfy { mine, theirs in
-                    let sameName = mine.0 == theirs.function || mine.0 == PublicNames.undecorate(theirs.function, isX86: true).name
+                    let sameName =
+                        mine.0 == theirs.function || mine.0 == PublicNames.undecorate(theirs.function, isX86: true).name
                     // Where the caller's line table has no entry (a procedure that is all inlined
                     // code), INLINE records can only say call line 0.
                     if theirs.line == nil { return sameName && (mine.2 == nil || mine.2 == 0) }
@@ -188,7 +189,8 @@ import TestSupport
         // Each names an export at its address (these DLLs export incremental-linking stubs,
         // which the golden files, made from the PDBs, do not list).
         let names = Dictionary(
-            exports.functions.filter { $0.forwarder == nil }.map { (UInt64($0.rva), Set($0.names)) }, uniquingKeysWith: { $0.union($1) })
+            exports.functions.filter { $0.forwarder == nil }.map { (UInt64($0.rva), Set($0.names)) },
+            uniquingKeysWith: { $0.union($1) })
         for symbol in symbols.publics { #expect(names[symbol.address]?.contains(symbol.name) == true) }
         #expect(symbols.module?.name == (name as NSString).deletingPathExtension + ".pdb")
     }

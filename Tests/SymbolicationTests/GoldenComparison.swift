@@ -36,7 +36,9 @@ struct GoldenComparison {
         functionsOurs = ours.functions.count
         for function in golden.functions {
             guard let mine = byAddress[function.address], mine.size == function.size else {
-                note("FUNC \(hex(function.address)) \(function.name): ours \(byAddress[function.address].map { "size \(hex($0.size))" } ?? "absent")")
+                note(
+                    "FUNC \(hex(function.address)) \(function.name): ours \(byAddress[function.address].map { "size \(hex($0.size))" } ?? "absent")"
+                )
                 continue
             }
             functionsMatched += 1
@@ -45,11 +47,11 @@ struct GoldenComparison {
             if mine.name == function.name {
                 namesExact += 1
                 namesBase += 1
-            } else if Self.baseName(goldenName) == mine.name || Self.baseName(goldenName).hasSuffix(" " + mine.name)
-            {
+            } else if Self.baseName(goldenName) == mine.name || Self.baseName(goldenName).hasSuffix(" " + mine.name) {
                 namesBase += 1
             } else if mine.name.hasPrefix("_"),
-                Self.baseName(goldenName) == mine.name.dropFirst() || Self.baseName(goldenName).hasSuffix(" " + mine.name.dropFirst())
+                Self.baseName(goldenName) == mine.name.dropFirst()
+                    || Self.baseName(goldenName).hasSuffix(" " + mine.name.dropFirst())
             {
                 namesDIA += 1
             } else {
@@ -63,7 +65,9 @@ struct GoldenComparison {
             if Self.mergeRuns(a) == Self.mergeRuns(b) {
                 linesEqual += 1
             } else {
-                note("lines \(hex(function.address)) \(function.name): golden \(a.count) ours \(b.count) first diff \(String(describing: zip(Self.mergeRuns(a), Self.mergeRuns(b)).first { $0 != $1 }))")
+                note(
+                    "lines \(hex(function.address)) \(function.name): golden \(a.count) ours \(b.count) first diff \(String(describing: zip(Self.mergeRuns(a), Self.mergeRuns(b)).first { $0 != $1 }))"
+                )
             }
         }
         var publicsByAddress = [UInt64: PublicRecord]()
@@ -78,7 +82,9 @@ struct GoldenComparison {
             if mine.name == symbol.name && mine.parameterSize == symbol.parameterSize {
                 publicNamesExact += 1
             } else {
-                note("PUBLIC \(hex(symbol.address)): golden '\(symbol.name)' \(symbol.parameterSize) ours '\(mine.name)' \(mine.parameterSize)")
+                note(
+                    "PUBLIC \(hex(symbol.address)): golden '\(symbol.name)' \(symbol.parameterSize) ours '\(mine.name)' \(mine.parameterSize)"
+                )
             }
         }
         let stackWins = Set(ours.stackWin.map(StackWinKey.init))
@@ -100,14 +106,18 @@ struct GoldenComparison {
                 if expected[".cfa"] == actual[".cfa"] && expected[".ra"] == actual[".ra"] {
                     cfiFrameEqual += 1
                 } else {
-                    note("CFA \(hex(address)): golden \(expected[".cfa"] ?? "-") \(expected[".ra"] ?? "-") ours \(actual[".cfa"] ?? "-") \(actual[".ra"] ?? "-")")
+                    note(
+                        "CFA \(hex(address)): golden \(expected[".cfa"] ?? "-") \(expected[".ra"] ?? "-") ours \(actual[".cfa"] ?? "-") \(actual[".ra"] ?? "-")"
+                    )
                 }
                 var equal = expected.allSatisfy { actual[$0.key] == $0.value }
                 if compareRegisterSets { equal = equal && expected.count == actual.count }
                 if equal {
                     cfiEqual += 1
                 } else {
-                    note("CFI \(hex(address)): golden \(expected.sorted { $0.key < $1.key }) ours \(actual.sorted { $0.key < $1.key })")
+                    note(
+                        "CFI \(hex(address)): golden \(expected.sorted { $0.key < $1.key }) ours \(actual.sorted { $0.key < $1.key })"
+                    )
                 }
             }
         }
@@ -165,10 +175,11 @@ struct GoldenComparison {
     struct StackWinKey: Hashable {
         var text: String
         init(_ record: StackWinRecord) {
-            text = [
-                UInt64(record.type), record.rva, record.codeSize, record.prologSize, record.epilogSize, record.parameterSize,
-                record.savedRegisterSize, record.localSize, record.maxStackSize,
-            ].map { String($0, radix: 16) }.joined(separator: " ")
+            text =
+                [
+                    UInt64(record.type), record.rva, record.codeSize, record.prologSize, record.epilogSize, record.parameterSize,
+                    record.savedRegisterSize, record.localSize, record.maxStackSize,
+                ].map { String($0, radix: 16) }.joined(separator: " ")
                 + (record.programString.map { " 1 " + $0.trimmingCharacters(in: .whitespaces) }
                     ?? " 0 \(record.allocatesBasePointer ? 1 : 0)")
         }
@@ -246,7 +257,9 @@ enum CFIRules {
                 let a = stack.removeLast()
                 guard !a.dereferenced, !b.dereferenced, b.base == nil || (a.base == nil && token == "+") else { return nil }
                 stack.append(
-                    Value(base: a.base ?? b.base, offset: token == "+" ? a.offset + b.offset : a.offset - b.offset, dereferenced: false))
+                    Value(
+                        base: a.base ?? b.base, offset: token == "+" ? a.offset + b.offset : a.offset - b.offset,
+                        dereferenced: false))
             case "^":
                 guard var top = stack.popLast(), !top.dereferenced else { return nil }
                 top.dereferenced = true
