@@ -166,8 +166,13 @@ public struct MinidumpFile: Sendable {
         reader.position = Int(rva)
         let length = try reader.read(UInt32.self, field() + ".Length")
         let units = try reader.readBytes(Int(length & ~1), field() + ".Buffer")
-        return units.utf16String(endianness: endianness)
+        // Strings are names and paths; decoding is capped so that many records pointing at one
+        // huge "string" stay cheap.
+        return units.prefix(Self.maximumStringBytes).utf16String(endianness: endianness)
     }
+
+    /// Bytes of a `MINIDUMP_STRING` decoded at most (32 Ki UTF-16 units).
+    public static let maximumStringBytes = 65_536
 
     static func fourCC(_ value: UInt32) -> String {
         let bytes = [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24)]

@@ -85,6 +85,23 @@ struct MalformedMinidumpTests {
         #expect(opened > 20, "only \(opened) of 60 mutations opened")
     }
 
+    @Test("inputs the fuzzer found stay harmless", .timeLimit(.minutes(1)))
+    func fuzzRegressions() throws {
+        // Each file once made a fuzz target trap or run past libFuzzer's timeout.
+        let folder = TestEnvironment.local("fuzz-regressions/minidump")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".dmp") }
+        #expect(!names.isEmpty)
+        for name in names {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))
+            Self.exercise(bytes, name: name)
+        }
+        // 354 modules whose Misc records each claimed the rest of the file: names are now bounded.
+        let dump = try MinidumpFile(path: folder + "/misc-records-spanning-file.dmp")
+        let modules = try #require(try dump.stream(ModuleList.self)).modules
+        #expect(modules.count == 354)
+        #expect(modules.allSatisfy { ($0.misc?.data.utf8.count ?? 0) <= MiscDebugRecord.maximumDataSize * 3 })
+    }
+
     @Test("rust-minidump's invalid dumps give errors, not traps")
     func ownersInvalidInputs() throws {
         for name in ["invalid-range.dmp", "invalid-record-count.dmp"] {

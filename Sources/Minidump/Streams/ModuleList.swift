@@ -81,6 +81,9 @@ public enum CodeViewRecord: Sendable, Equatable, Codable {
     /// A record with an unknown signature, kept as bytes.
     case unknown(signature: UInt32, bytes: [UInt8])
 
+    /// Bytes of a CodeView record used at most (a GUID, an age and a path fit many times over).
+    public static let maximumSize = 65_536
+
     /// `RSDS` read as a little-endian integer.
     public static let pdb70Signature: UInt32 = 0x5344_5352
     /// `NB10` read as a little-endian integer.
@@ -169,7 +172,11 @@ public struct MiscDebugRecord: Sendable, Equatable, Codable {
         length = try reader.read(UInt32.self, "IMAGE_DEBUG_MISC.Length")
         unicode = try reader.read(UInt8.self, "IMAGE_DEBUG_MISC.Unicode") != 0
         try reader.skip(3, "IMAGE_DEBUG_MISC.Reserved")
-        let rest = bytes.suffix(from: reader.position)
+        // The data is a file name: bounded by the record's own Length and by a path's size, so a
+        // location that claims the whole file cannot make every module decode megabytes (a fuzzer
+        // found a dump whose 354 Misc records each pointed at 200 KB).
+        let declared = Int(length) >= 12 ? Int(length) - 12 : 0
+        let rest = bytes.suffix(from: reader.position).prefix(min(declared, Self.maximumDataSize))
         if unicode {
             let text = rest.utf16String()
             data = String(text.prefix { $0 != "\0" })
@@ -177,6 +184,9 @@ public struct MiscDebugRecord: Sendable, Equatable, Codable {
             data = rest.cString
         }
     }
+
+    /// Bytes of `Data` decoded at most.
+    public static let maximumDataSize = 4096
 }
 
 /// `MINIDUMP_MODULE` (108 bytes): one loaded module.
@@ -241,7 +251,13 @@ public struct Module: Sendable, Equatable, Codable {
         codeViewBytes = []
         if cvRecordLocation.dataSize > 0 {
             do {
-                let bytes = try dump.bytes(at: cvRecordLocation, field: field + ".CvRecord")
+                var bytes = try dump.bytes(at: cvRecordLocation, field: field + ".CvRecord")
+                // CodeView records hold a GUID and a path; a larger location is damage, and copying it
+                // for every module would let one bad dump cost gigabytes.
+                if bytes.count > CodeViewRecord.maximumSize {
+                    warnings.append("CvRecord claims \(bytes.count) bytes; the first \(CodeViewRecord.maximumSize) are used")
+                    bytes = bytes.prefix(CodeViewRecord.maximumSize)
+                }
                 codeViewBytes = bytes.array
                 codeView = try CodeViewRecord(parsing: bytes)
             } catch {
