@@ -9,7 +9,7 @@ public struct Postmortem: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             ModulesCommand.self, DumpCommand.self, MatchCommand.self, RescueCommand.self, SymbolizeCommand.self,
-            SymstoreCommand.self, VerifyCommand.self, DumpSymsCommand.self, ServeSymbolsCommand.self,
+            SymstoreCommand.self, VerifyCommand.self, DumpSymsCommand.self, ServeSymbolsCommand.self, FetchCommand.self,
         ]
     )
 

@@ -42,6 +42,7 @@ struct CommandLineTests {
             (["verify", "--help"], "help-verify.txt"),
             (["dump-syms", "--help"], "help-dump-syms.txt"),
             (["serve-symbols", "--help"], "help-serve-symbols.txt"),
+            (["fetch", "--help"], "help-fetch.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)
