@@ -51,12 +51,14 @@ let package = Package(
             name: "Symbolication",
             dependencies: ["ProgramDatabase", "BreakpadSymbols", "PortableExecutable", "SymbolStore", "BinaryReading"]
         ),
+        // Per-architecture unwinders, CFI and frame-data programs, stack scanning.
+        .target(name: "StackWalk", dependencies: ["BreakpadSymbols", "BinaryReading"]),
         // Policy: reports built from the formats.
         .target(
             name: "Analysis",
             dependencies: [
                 "Minidump", "KernelDump", "PortableExecutable", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
-                "Symbolication", "BinaryReading",
+                "Symbolication", "StackWalk", "SymbolClient", "BinaryReading",
             ]
         ),
         // The command-line interface as a library, so its commands are testable in-process.
@@ -89,6 +91,7 @@ let package = Package(
         .testTarget(name: "PortableExecutableTests", dependencies: ["PortableExecutable", "BinaryReading", "TestSupport"]),
         .testTarget(name: "KernelDumpTests", dependencies: ["KernelDump", "BinaryReading", "TestSupport"]),
         .testTarget(name: "ProgramDatabaseTests", dependencies: ["ProgramDatabase", "BinaryReading", "TestSupport"]),
+        .testTarget(name: "StackWalkTests", dependencies: ["StackWalk", "BreakpadSymbols", "TestSupport"]),
         .testTarget(name: "BreakpadSymbolsTests", dependencies: ["BreakpadSymbols", "BinaryReading", "TestSupport"]),
         .testTarget(
             name: "SymbolClientTests",
