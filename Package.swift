@@ -52,7 +52,7 @@ let package = Package(
             dependencies: ["ProgramDatabase", "BreakpadSymbols", "PortableExecutable", "SymbolStore", "BinaryReading"]
         ),
         // Per-architecture unwinders, CFI and frame-data programs, stack scanning.
-        .target(name: "StackWalk", dependencies: ["BreakpadSymbols", "BinaryReading"]),
+        .target(name: "StackWalk", dependencies: ["BreakpadSymbols", "PortableExecutable", "BinaryReading"]),
         // Policy: reports built from the formats.
         .target(
             name: "Analysis",
@@ -91,7 +91,13 @@ let package = Package(
         .testTarget(name: "PortableExecutableTests", dependencies: ["PortableExecutable", "BinaryReading", "TestSupport"]),
         .testTarget(name: "KernelDumpTests", dependencies: ["KernelDump", "BinaryReading", "TestSupport"]),
         .testTarget(name: "ProgramDatabaseTests", dependencies: ["ProgramDatabase", "BinaryReading", "TestSupport"]),
-        .testTarget(name: "StackWalkTests", dependencies: ["StackWalk", "BreakpadSymbols", "TestSupport"]),
+        .testTarget(
+            name: "StackWalkTests",
+            dependencies: [
+                "StackWalk", "Analysis", "Minidump", "KernelDump", "PortableExecutable", "ProgramDatabase", "BreakpadSymbols",
+                "Symbolication", "BinaryReading", "TestSupport",
+            ]
+        ),
         .testTarget(name: "BreakpadSymbolsTests", dependencies: ["BreakpadSymbols", "BinaryReading", "TestSupport"]),
         .testTarget(
             name: "SymbolClientTests",

@@ -36,7 +36,9 @@ public struct CFIRuleSet: Sendable, Equatable {
     /// The caller's values: `.cfa`, `.ra` and every register with a rule, keyed by register index
     /// (`.cfa` and `.ra` by name in `cfa` and `returnAddress`). Nil when `.cfa` or `.ra` cannot be
     /// computed; a register whose rule fails is left out.
-    public func recover(callee: RegisterSet, memory: any StackMemory) -> (cfa: UInt64, returnAddress: UInt64, registers: [Int: UInt64])? {
+    public func recover(callee: RegisterSet, memory: any StackMemory) -> (
+        cfa: UInt64, returnAddress: UInt64, registers: [Int: UInt64]
+    )? {
         let architecture = callee.architecture
         var evaluator = PostfixEvaluator(memory: memory, wordSize: architecture.wordSize) { name in
             callee[name]
@@ -46,7 +48,9 @@ public struct CFIRuleSet: Sendable, Equatable {
         guard let raRule = rules[".ra"], let returnAddress = evaluator.evaluate(raRule) else { return nil }
         var registers = [Int: UInt64]()
         for (name, rule) in rules where name != ".cfa" && name != ".ra" {
-            guard let index = RegisterSet.index(of: name, in: architecture), let value = evaluator.evaluate(rule) else { continue }
+            guard let index = RegisterSet.index(of: name, in: architecture), let value = evaluator.evaluate(rule) else {
+                continue
+            }
             registers[index] = value
         }
         return (cfa, returnAddress, registers)

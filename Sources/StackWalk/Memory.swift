@@ -2,6 +2,10 @@
 public protocol StackMemory: Sendable {
     /// `count` bytes at `address`, or nil when any of them were not captured.
     func bytes(at address: UInt64, count: Int) -> [UInt8]?
+    /// A little-endian 32-bit value at `address` (a default reads through `bytes`).
+    func readUInt32(at address: UInt64) -> UInt32?
+    /// A little-endian 64-bit value at `address` (a default reads through `bytes`).
+    func readUInt64(at address: UInt64) -> UInt64?
 }
 
 extension StackMemory {

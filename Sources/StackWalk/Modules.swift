@@ -36,7 +36,8 @@ public struct WalkModule: Sendable {
     /// The module's image, for Windows unwind data, if found on disk or captured in the dump.
     public var image: (any ModuleImage)?
 
-    public init(base: UInt64, size: UInt64, name: String, rules: (any ModuleUnwindRules)? = nil, image: (any ModuleImage)? = nil) {
+    public init(base: UInt64, size: UInt64, name: String, rules: (any ModuleUnwindRules)? = nil, image: (any ModuleImage)? = nil)
+    {
         self.base = base
         self.size = size
         self.name = name

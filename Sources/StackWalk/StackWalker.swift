@@ -39,7 +39,8 @@ public struct StackWalker: Sendable {
             if let calleeSP = callee.registers.sp {
                 if sp < calleeSP {
                     warnings.append(
-                        "frame \(frames.count): the stack pointer went backwards (\(hex(sp)) below \(hex(calleeSP))); walk stopped")
+                        "frame \(frames.count): the stack pointer went backwards (\(hex(sp)) below \(hex(calleeSP))); walk stopped"
+                    )
                     break
                 }
                 // Only a leaf frame returning through the link register may leave the stack pointer unchanged.

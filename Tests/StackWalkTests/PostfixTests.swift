@@ -60,7 +60,10 @@ struct WordMemory: StackMemory {
     @Test func cfiRulesMergeDeltasUpToTheAddress() {
         let record = CFIRecord(
             address: 0x100, size: 0x20, rules: ".cfa: $rsp 8 + .ra: .cfa -8 + ^",
-            deltas: [.init(address: 0x104, rules: ".cfa: $rsp 16 + $rbp: .cfa -16 + ^"), .init(address: 0x110, rules: ".cfa: $rbp 16 +")])
+            deltas: [
+                .init(address: 0x104, rules: ".cfa: $rsp 16 + $rbp: .cfa -16 + ^"),
+                .init(address: 0x110, rules: ".cfa: $rbp 16 +"),
+            ])
         #expect(CFIRuleSet(record: record, rva: 0x100).rules == [".cfa": "$rsp 8 +", ".ra": ".cfa -8 + ^"])
         let middle = CFIRuleSet(record: record, rva: 0x108)
         #expect(middle.rules[".cfa"] == "$rsp 16 +")
