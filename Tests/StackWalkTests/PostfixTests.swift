@@ -1,4 +1,5 @@
 import BreakpadSymbols
+import TestSupport
 import Testing
 
 @testable import StackWalk
@@ -79,5 +80,22 @@ struct WordMemory: StackMemory {
         #expect(recovered?.cfa == 0x7010)
         #expect(recovered?.returnAddress == 0x1_0000_2000)
         #expect(recovered?.registers[6] == 0x7100)
+    }
+}
+
+@Suite struct GenericWalkTests {
+    @Test func testDumpWalksWithSymbolsToKernel32() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the fixture walks cannot run")
+        let harness = try MinidumpWalkHarness(path: TestEnvironment.shared("rust-minidump/testdata/test.dmp"))
+        let symbols = TestEnvironment.shared("breakpad/src/processor/testdata/symbols")
+        let modules = try harness.moduleSet(symbolFiles: [
+            "test_app.exe": symbols + "/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym",
+            "kernel32.dll": symbols + "/kernel32.pdb/BCE8785C57B44245A669896B6A19B9542/kernel32.sym",
+        ])
+        let stack = try #require(try harness.walk(threadID: 0xbf4, modules: modules))
+        // The first frames of Breakpad's golden minidump2.stackwalk.out.
+        let described = harness.describe(stack, modules: modules)
+        #expect(described.first == "test_app.exe + 0x429e (context)")
+        #expect(stack.frames.count >= 2)
     }
 }
