@@ -1,0 +1,80 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import StackWalk
+import SymbolClient
+import SymbolStore
+
+extension ThreadSelection: ExpressibleByArgument {}
+
+/// `postmortem analyze DUMP`: the crash explained, with every thread's symbolized stack.
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Explain a crash: the crash reason, every thread's stack walked and symbolized, the modules and their symbols.",
+        discussion: """
+            Binaries and symbols are looked up by the identity the dump records: PDBs and Breakpad .sym files along \
+            the symbol path (folders, symbol stores, srv*cache*URL servers), binaries there and along the executable \
+            path, whose Windows unwind data is used to walk x64 and ARM64 stacks. Without them the walk falls back to \
+            frame pointers and stack scanning, and each frame says how it was found.
+            Output reads like minidump_stackwalk's; --json prints the minidump-stackwalk JSON schema plus the \
+            signature and WER bucket (docs/json-schema.md).
+            Exit status: 0 ok, 1 the dump cannot be read, 2 usage error.
+            """
+    )
+
+    @Argument(help: "The minidump.")
+    var dump: String
+
+    @Option(
+        name: .customLong("symbol-path"),
+        help: "Where symbols are: folders, stores and srv*CACHE*URL servers, ';'-separated (also _NT_SYMBOL_PATH).")
+    var symbolPath: String?
+
+    @OptionGroup var paths: ExecutablePathOptions
+
+    @Option(help: "Walk only the crashing thread, or all threads.")
+    var threads: ThreadSelection = .all
+
+    @Flag(help: "Print JSON (the minidump-stackwalk schema; see docs/json-schema.md).")
+    var json = false
+
+    @Option(help: "Rescue modules whose binaries are missing into this folder first, and analyze with the rescued images.")
+    var rescue: String?
+
+    @Option(help: "Seconds to wait for a symbol server before retrying.")
+    var timeout: Int = 30
+
+    func validate() throws {
+        do {
+            _ = try symbols()
+        } catch let error as SymbolPath.Malformed {
+            throw ValidationError(error.description)
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    func symbols() throws -> SymbolPath {
+        try symbolPath.map { try SymbolPath(parsing: $0) } ?? SymbolPath.symbolPath(environment: ProcessInfo.processInfo.environment)
+    }
+
+    func run() throws {
+        let minidump = try openMinidump(dump)
+        var searchPath = paths.searchPath
+        if let rescue {
+            let report = ModuleRescue.rescue(
+                minidump: minidump, path: dump, outputFolder: rescue, all: false, layout: .flat, searchPath: searchPath)
+            for error in report.errors { printError("postmortem: \(dump): rescue: \(error)") }
+            // Rescued images are searched after the real ones, so a real binary still wins.
+            searchPath.entries.append(.folder(rescue))
+        }
+        var fetch = FetchConfiguration()
+        fetch.readTimeout = .seconds(timeout)
+        fetch.progress = FetchConfiguration.standardErrorIfTerminal
+        let options = AnalysisOptions(
+            locations: SymbolLocations(symbolPath: try symbols(), executablePath: searchPath, fetch: fetch), threads: threads)
+        let path = dump
+        let crash = blockingWait { await CrashAnalyzer.analyze(minidump: minidump, path: path, options: options) }
+        write(json ? try jsonText(crash) : renderCrash(crash))
+    }
+}
