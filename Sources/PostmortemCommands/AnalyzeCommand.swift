@@ -55,7 +55,8 @@ struct AnalyzeCommand: ParsableCommand {
     }
 
     func symbols() throws -> SymbolPath {
-        try symbolPath.map { try SymbolPath(parsing: $0) } ?? SymbolPath.symbolPath(environment: ProcessInfo.processInfo.environment)
+        try symbolPath.map { try SymbolPath(parsing: $0) }
+            ?? SymbolPath.symbolPath(environment: ProcessInfo.processInfo.environment)
     }
 
     func run() throws {

@@ -43,6 +43,7 @@ struct CommandLineTests {
             (["dump-syms", "--help"], "help-dump-syms.txt"),
             (["serve-symbols", "--help"], "help-serve-symbols.txt"),
             (["fetch", "--help"], "help-fetch.txt"),
+            (["analyze", "--help"], "help-analyze.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)

@@ -17,7 +17,9 @@ public struct AnalysisOptions: Sendable {
     public var threads: ThreadSelection
     public var limits: WalkLimits
 
-    public init(locations: SymbolLocations = SymbolLocations(), threads: ThreadSelection = .all, limits: WalkLimits = WalkLimits()) {
+    public init(
+        locations: SymbolLocations = SymbolLocations(), threads: ThreadSelection = .all, limits: WalkLimits = WalkLimits()
+    ) {
         self.locations = locations
         self.threads = threads
         self.limits = limits
@@ -84,10 +86,12 @@ public enum CrashAnalyzer {
         var jobs = [(index: Int, thread: Minidump.Thread, context: ThreadContext?, note: String?)]()
         for (index, thread) in selected.enumerated() {
             if thread.threadId == dumpThreadID, thread.threadId != crashedThreadID {
-                jobs.append((index, thread, nil, "the thread that wrote the dump; its stack shows the dump writer, not the crash"))
+                jobs.append(
+                    (index, thread, nil, "the thread that wrote the dump; its stack shows the dump writer, not the crash"))
                 continue
             }
-            let location = thread.threadId == crashedThreadID ? exception?.threadContext ?? thread.threadContext : thread.threadContext
+            let location =
+                thread.threadId == crashedThreadID ? exception?.threadContext ?? thread.threadContext : thread.threadContext
             do {
                 jobs.append((index, thread, try dump.threadContext(at: location, architecture: processor), nil))
             } catch {
@@ -181,7 +185,9 @@ struct Symbolizer: Sendable {
             frame.registers.recovered.map { ($0.name, hex0x($0.value, width: frame.registers.architecture.wordSize * 2)) },
             uniquingKeysWith: { first, _ in first })
         guard let module = module(containing: address) else {
-            let inUnloaded = unloaded.filter { address >= $0.baseOfImage && address < $0.endAddress }.map { Module.baseName($0.name) }
+            let inUnloaded = unloaded.filter { address >= $0.baseOfImage && address < $0.endAddress }.map {
+                Module.baseName($0.name)
+            }
             if !inUnloaded.isEmpty { report.unloadedModules = inUnloaded }
             return report
         }

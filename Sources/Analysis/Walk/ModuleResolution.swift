@@ -70,7 +70,12 @@ public enum ModuleResolver {
                 let moduleKeys = keys[index]
                 let found = outcomes
                 group.addTask {
-                    (index, load(module: module, keys: moduleKeys, outcomes: found, dumpPath: dumpPath, memory: memory, locations: locations))
+                    (
+                        index,
+                        load(
+                            module: module, keys: moduleKeys, outcomes: found, dumpPath: dumpPath, memory: memory,
+                            locations: locations)
+                    )
                 }
             }
             var resolved = [ResolvedModule?](repeating: nil, count: modules.count)
@@ -117,9 +122,10 @@ public enum ModuleResolver {
         // The binary: from the symbol path's stores, else along the executable search path.
         var binaryPath = path(keys.binary)
         if binaryPath == nil, !locations.executablePath.entries.isEmpty || !locations.executablePath.mappings.isEmpty {
-            binaryPath = ModuleLocator.locate(
-                module: module, dumpPath: dumpPath, searchPath: locations.executablePath, policy: .windbg
-            ).path
+            binaryPath =
+                ModuleLocator.locate(
+                    module: module, dumpPath: dumpPath, searchPath: locations.executablePath, policy: .windbg
+                ).path
         }
         var image: (any ModuleImage) = CapturedImage(memory: memory, base: module.baseOfImage)
         var binary: PEImage?

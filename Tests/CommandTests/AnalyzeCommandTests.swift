@@ -1,0 +1,146 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `postmortem analyze` end to end: the process, its JSON and text, against golden outputs of other tools.
+@Suite("postmortem analyze")
+struct AnalyzeCommandTests {
+    struct Frame: Decodable {
+        var frame: Int
+        var trust: String
+        var offset: String
+        var module: String?
+        var module_offset: String?
+        var function: String?
+        var file: String?
+        var line: Int?
+        var inlines: [Inline]?
+        var missing_symbols: Bool
+    }
+
+    struct Inline: Decodable {
+        var function: String
+        var file: String?
+        var line: Int?
+    }
+
+    struct Thread: Decodable {
+        var thread_id: UInt32
+        var frames: [Frame]
+    }
+
+    struct Module: Decodable {
+        var filename: String
+        var debug_id: String?
+        var loaded_symbols: Bool
+        var missing_symbols: Bool
+        var symbol_file: String?
+        var binary_file: String?
+    }
+
+    struct Report: Decodable {
+        var crash_info: CrashInfo
+        var threads: [Thread]
+        var modules: [Module]
+        var signature: String
+    }
+
+    struct CrashInfo: Decodable {
+        var type: String?
+        var address: String?
+        var crashing_thread: Int?
+    }
+
+    static func analyze(_ arguments: [String]) throws -> (Report, ProcessResult) {
+        let result = try runProcess(TestEnvironment.postmortemExecutable, ["analyze", "--json"] + arguments)
+        #expect(result.status == 0, "\(result.stderrText)")
+        return (try JSONDecoder().decode(Report.self, from: result.stdout), result)
+    }
+
+    @Test("the README sample: every frame of test.dmp symbolized from the shipped .sym files")
+    func readmeSample() throws {
+        let (report, _) = try Self.analyze([
+            TestEnvironment.local("rust-minidump/test.dmp"), "--symbol-path",
+            TestEnvironment.local("symbols"),
+        ])
+        let crashing = try #require(report.crash_info.crashing_thread)
+        let frames = report.threads[crashing].frames
+        // rust-minidump's __json-pretty-symbols.snap and Breakpad's minidump2.stackwalk.out.
+        #expect(frames.first?.function == "`anonymous namespace'::CrashFunction")
+        #expect(frames.first?.line == 58)
+        #expect(frames.first?.trust == "context")
+        #expect(frames.dropFirst().first?.function == "main")
+        #expect(frames.dropFirst().first?.offset == "0x004041ff")
+        #expect(frames.dropFirst(2).first?.function == "__tmainCRTStartup")
+        #expect(frames.dropFirst(2).first?.line == 327)
+        #expect(frames.dropFirst(3).first?.module == "kernel32.dll")
+        #expect(frames.dropFirst(3).first?.module_offset == "0x00016fd6")
+        #expect(frames.dropFirst(3).first?.function == "BaseProcessStart")
+        #expect(report.modules.first { $0.filename == "test_app.exe" }?.loaded_symbols == true)
+        #expect(report.modules.first { $0.filename == "ntdll.dll" }?.missing_symbols == true)
+    }
+
+    @Test("end to end over loopback: a store published from the fixtures, served by serve-symbols, fetched by analyze")
+    func symbolServerOverLoopback() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the end-to-end analysis cannot run")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pm-analyze-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let store = work + "/store"
+        let pe = TestEnvironment.shared("generated/pe/x64")
+        let add = try runProcess(
+            TestEnvironment.postmortemExecutable,
+            ["symstore", "add", "-s", store, "-t", "fixture", "--compress", "-f"]
+                + ["fixture.exe", "fixture.pdb", "fixturedll.dll", "fixturedll.pdb"].map { pe + "/" + $0 })
+        try #require(add.status == 0, "symstore add: \(add.stderrText)")
+
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: TestEnvironment.postmortemExecutable)
+        server.arguments = ["serve-symbols", store, "--host", "127.0.0.1", "--port", "0"]
+        let errors = Pipe()
+        server.standardError = errors
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        // The server announces its port on standard error once it listens ("serving 1 store(s) on URL").
+        var announced = ""
+        while !announced.split(separator: "\n").contains(where: { $0.hasPrefix("serving ") }) {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            announced += String(decoding: chunk, as: UTF8.self)
+        }
+        let line = announced.split(separator: "\n").first { $0.hasPrefix("serving ") }
+        let url = try #require(line?.split(separator: " ").last.map(String.init), "serve-symbols said: \(announced)")
+        #expect(url.hasPrefix("http://127.0.0.1:"))
+
+        let cache = work + "/cache"
+        let (report, _) = try Self.analyze([
+            TestEnvironment.shared("generated/dumps/x64-dll-inproc-cv.dmp"), "--symbol-path", "srv*\(cache)*\(url)",
+        ])
+        let crashing = try #require(report.crash_info.crashing_thread)
+        let functions = report.threads[crashing].frames.compactMap(\.function)
+        // The application's frames of the lldb reference backtrace in ../shared/fixtures/README.md.
+        #expect(Array(functions.prefix(1)) == ["dll_fault"])
+        for expected in ["dll_recurse", "fixture_dll_compute", "level_c", "level_b", "level_a", "mainCRTStartup"] {
+            #expect(functions.contains(expected), "\(expected) missing from \(functions)")
+        }
+        let dll = try #require(report.modules.first { $0.filename == "fixturedll.dll" })
+        #expect(dll.loaded_symbols)
+        #expect(dll.symbol_file?.hasPrefix(cache) == true, "\(dll.symbol_file ?? "nil")")
+        #expect(dll.binary_file?.hasPrefix(cache) == true, "\(dll.binary_file ?? "nil")")
+        // The files now sit in the downstream cache in the store layout.
+        #expect(FileManager.default.fileExists(atPath: cache + "/fixturedll.pdb"))
+    }
+
+    @Test func unreadableDumpIsAClearError() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pm-bad-\(UUID().uuidString).dmp").path
+        try Data("MDMP but not really".utf8).write(to: URL(fileURLWithPath: work))
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let result = try runProcess(TestEnvironment.postmortemExecutable, ["analyze", work])
+        #expect(result.status == 1)
+        #expect(result.stderrText.contains(work))
+    }
+}
