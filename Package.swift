@@ -77,7 +77,7 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: [
                 "Minidump", "KernelDump", "PortableExecutable", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
-                "Analysis", "BinaryReading",
+                "Analysis", "StackWalk", "Symbolication", "BinaryReading",
             ]
         ),
         .executableTarget(name: "postmortem-fuzz", dependencies: ["FuzzTargets", "BinaryReading"]),

@@ -37,3 +37,4 @@ printf '%s' 'srv*C:\symbols*https://msdl.microsoft.com/download/symbols' > "$sym
 printf '%s' 'cache*C:\cache;D:\local;symsrv*symsrv.dll*\server\share*https://host/sym' > "$symbol_paths/mixed"
 printf '%s' 'srv**https://host/symbols;;srv*a*b*c*https://x' > "$symbol_paths/cascade"
 run symbol-path "$symbol_paths"
+run analyze "$(seed analyze '*.dmp')"

@@ -13,5 +13,6 @@ public enum FuzzTargets {
         "sym": fuzzBreakpadSymbols,
         "cab": fuzzCabinet,
         "symbol-path": fuzzSymbolPath,
+        "analyze": fuzzAnalyze,
     ]
 }

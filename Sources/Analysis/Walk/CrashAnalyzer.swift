@@ -48,6 +48,18 @@ public enum CrashAnalyzer {
 
     /// Analyzes an opened minidump; `path` locates binaries stored beside it.
     public static func analyze(minidump dump: MinidumpFile, path: String, options: AnalysisOptions) async -> ProcessedCrash {
+        let modules = (try? dump.stream(ModuleList.self))?.modules ?? []
+        let memory = dump.memoryIndex()
+        let resolved = await ModuleResolver.resolve(
+            modules: modules, dumpPath: path, memory: memory, locations: options.locations)
+        return process(minidump: dump, memory: memory, resolved: resolved, options: options)
+    }
+
+    /// The synchronous core: walks and symbolizes with modules already resolved (`resolved` in the
+    /// order of the dump's module list). Threads are walked concurrently.
+    public static func process(
+        minidump dump: MinidumpFile, memory: MemoryIndex, resolved: [ResolvedModule], options: AnalysisOptions
+    ) -> ProcessedCrash {
         var warnings = [String]()
         func read<S: MinidumpStream>(_ type: S.Type) -> S? {
             do {
@@ -58,7 +70,7 @@ public enum CrashAnalyzer {
             }
         }
         let system = read(SystemInfo.self)
-        let modules = read(ModuleList.self)?.modules ?? []
+        let modules = resolved.map(\.module)
         let unloaded = read(UnloadedModuleList.self)?.modules ?? []
         let threadList = read(ThreadList.self)?.threads ?? read(ThreadExList.self)?.threads ?? []
         let exception = read(ExceptionStream.self)
@@ -66,11 +78,7 @@ public enum CrashAnalyzer {
         let names = Dictionary(
             (read(ThreadNameList.self)?.names ?? []).map { ($0.threadId, $0.name) }, uniquingKeysWith: { first, _ in first })
         let width = pointerWidth(system: system, addresses: modules.map(\.endAddress))
-        let memory = dump.memoryIndex()
         warnings += memory.warnings
-
-        let resolved = await ModuleResolver.resolve(
-            modules: modules, dumpPath: path, memory: memory, locations: options.locations)
         for module in resolved { warnings += module.warnings }
         let moduleSet = ModuleSet(resolved.map(\.walkModule))
         let symbolization = Symbolizer(modules: resolved, unloaded: unloaded, pointerWidth: width)
@@ -83,43 +91,41 @@ public enum CrashAnalyzer {
             selected = selected.filter { $0.threadId == crashedThreadID }
         }
         let processor = system?.processorArchitecture
-        var jobs = [(index: Int, thread: Minidump.Thread, context: ThreadContext?, note: String?)]()
-        for (index, thread) in selected.enumerated() {
+        var jobs = [(thread: Minidump.Thread, context: ThreadContext?, note: String?)]()
+        for thread in selected {
             if thread.threadId == dumpThreadID, thread.threadId != crashedThreadID {
-                jobs.append(
-                    (index, thread, nil, "the thread that wrote the dump; its stack shows the dump writer, not the crash"))
+                jobs.append((thread, nil, "the thread that wrote the dump; its stack shows the dump writer, not the crash"))
                 continue
             }
             let location =
                 thread.threadId == crashedThreadID ? exception?.threadContext ?? thread.threadContext : thread.threadContext
             do {
-                jobs.append((index, thread, try dump.threadContext(at: location, architecture: processor), nil))
+                jobs.append((thread, try dump.threadContext(at: location, architecture: processor), nil))
             } catch {
-                jobs.append((index, thread, nil, "its context cannot be read: \(error)"))
+                jobs.append((thread, nil, "its context cannot be read: \(error)"))
             }
         }
         let limits = options.limits
-        let reports = await withTaskGroup(of: (Int, ThreadReport).self) { group in
-            for job in jobs {
-                group.addTask {
-                    var report = ThreadReport(
-                        threadId: job.thread.threadId, threadName: names[job.thread.threadId], frameCount: 0, frames: [],
-                        lastErrorValue: nil, warnings: job.note.map { [$0] })
-                    guard let context = job.context else { return (job.index, report) }
-                    let registers = RegisterSet(context: context)
-                    let walker = StackWalker(
-                        architecture: registers.architecture, modules: moduleSet, memory: CapturedMemory(memory), limits: limits)
-                    let stack = walker.walk(context: registers)
-                    report.frames = stack.frames.enumerated().map { symbolization.report(frame: $1, index: $0) }
-                    report.frameCount = report.frames.count
-                    if !stack.warnings.isEmpty { report.warnings = (report.warnings ?? []) + stack.warnings }
-                    return (job.index, report)
-                }
+        let stackMemory = CapturedMemory(memory)
+        let work = jobs
+        let results = ResultSlots<ThreadReport>(count: work.count)
+        DispatchQueue.concurrentPerform(iterations: work.count) { index in
+            let job = work[index]
+            var report = ThreadReport(
+                threadId: job.thread.threadId, threadName: names[job.thread.threadId], frameCount: 0, frames: [],
+                lastErrorValue: nil, warnings: job.note.map { [$0] })
+            if let context = job.context {
+                let registers = RegisterSet(context: context)
+                let walker = StackWalker(
+                    architecture: registers.architecture, modules: moduleSet, memory: stackMemory, limits: limits)
+                let stack = walker.walk(context: registers)
+                report.frames = stack.frames.enumerated().map { symbolization.report(frame: $1, index: $0) }
+                report.frameCount = report.frames.count
+                if !stack.warnings.isEmpty { report.warnings = (report.warnings ?? []) + stack.warnings }
             }
-            var reports = [ThreadReport?](repeating: nil, count: jobs.count)
-            for await (index, report) in group { reports[index] = report }
-            return reports.compactMap { $0 }
+            results.set(index, report)
         }
+        let reports = results.values
 
         let crashingIndex = crashedThreadID.flatMap { id in reports.firstIndex { $0.threadId == id } }
         let crashInfo = CrashInfo(
@@ -147,6 +153,26 @@ public enum CrashAnalyzer {
                     filename: Module.baseName($0.name), codeId: $0.codeID)
             },
             signature: signature, werBucket: nil, warnings: warnings)
+    }
+}
+
+/// Slots written once each by concurrent workers, read after they all finished.
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    private var slots: [T?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: T) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    var values: [T] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.compactMap { $0 }
     }
 }
 

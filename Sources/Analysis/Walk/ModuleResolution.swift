@@ -43,6 +43,19 @@ public struct ResolvedModule: Sendable {
     /// Problems met while looking (a symbol file that failed to parse, a server that failed).
     public var warnings: [String]
 
+    public init(
+        module: Module, symbolizer: (any SymbolProvider)?, symbolFile: String?, binaryFile: String?, corruptSymbols: Bool,
+        walkModule: WalkModule, warnings: [String]
+    ) {
+        self.module = module
+        self.symbolizer = symbolizer
+        self.symbolFile = symbolFile
+        self.binaryFile = binaryFile
+        self.corruptSymbols = corruptSymbols
+        self.walkModule = walkModule
+        self.warnings = warnings
+    }
+
     /// Whether the names come from real symbols (not exports).
     public var hasSymbols: Bool { symbolFile != nil }
 }
