@@ -91,7 +91,12 @@ public struct ContextAMD64: Sendable, Equatable, Codable {
 
     /// Decodes the context in `bytes` (at least `size` bytes; more when XSAVE data follows).
     public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
-        var reader = dump.reader(bytes)
+        try self.init(parsing: bytes, endianness: dump.endianness)
+    }
+
+    /// Decodes the structure from `bytes` in the given byte order (for dumps other than minidumps).
+    public init(parsing bytes: ByteView, endianness: Endianness) throws(ParseError) {
+        var reader = bytes.reader(endianness: endianness)
         let field = "CONTEXT(AMD64)"
         parameterHomes = try reader.readArray(UInt64.self, count: 6, field + ".P1Home..P6Home")
         contextFlags = ContextFlags(rawValue: try reader.read(UInt32.self, field + ".ContextFlags"))
@@ -129,7 +134,7 @@ public struct ContextAMD64: Sendable, Equatable, Codable {
         lastExceptionFromRip = try reader.read(UInt64.self, field + ".LastExceptionFromRip")
         if contextFlags.groupBits & 0x40 != 0 {
             (extendedState, extendedStateProblem) = ExtendedState.parse(
-                bytes, contextSize: Self.size, registerCount: 16, in: dump)
+                bytes, contextSize: Self.size, registerCount: 16, endianness: endianness)
         }
     }
 

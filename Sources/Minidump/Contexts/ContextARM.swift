@@ -27,7 +27,12 @@ public struct ContextARM: Sendable, Equatable, Codable {
 
     /// Decodes the Breakpad layout in `bytes` (at least `size` bytes).
     public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
-        var reader = dump.reader(bytes)
+        try self.init(parsing: bytes, endianness: dump.endianness)
+    }
+
+    /// Decodes the structure from `bytes` in the given byte order (for dumps other than minidumps).
+    public init(parsing bytes: ByteView, endianness: Endianness) throws(ParseError) {
+        var reader = bytes.reader(endianness: endianness)
         let field = "MDRawContextARM"
         contextFlags = ContextFlags(rawValue: try reader.read(UInt32.self, field + ".context_flags"))
         iregs = try reader.readArray(UInt32.self, count: 16, field + ".iregs")
@@ -112,7 +117,12 @@ public struct WindowsContextARM: Sendable, Equatable, Codable {
 
     /// Decodes the context in `bytes` (at least `size` bytes).
     public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
-        var reader = dump.reader(bytes)
+        try self.init(parsing: bytes, endianness: dump.endianness)
+    }
+
+    /// Decodes the structure from `bytes` in the given byte order (for dumps other than minidumps).
+    public init(parsing bytes: ByteView, endianness: Endianness) throws(ParseError) {
+        var reader = bytes.reader(endianness: endianness)
         let field = "CONTEXT(ARM)"
         contextFlags = ContextFlags(rawValue: try reader.read(UInt32.self, field + ".ContextFlags"))
         r = try reader.readArray(UInt32.self, count: 13, field + ".R0..R12")

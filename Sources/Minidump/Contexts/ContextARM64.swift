@@ -35,7 +35,12 @@ public struct ContextARM64: Sendable, Equatable, Codable {
 
     /// Decodes the context in `bytes` (at least `size` bytes).
     public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
-        var reader = dump.reader(bytes)
+        try self.init(parsing: bytes, endianness: dump.endianness)
+    }
+
+    /// Decodes the structure from `bytes` in the given byte order (for dumps other than minidumps).
+    public init(parsing bytes: ByteView, endianness: Endianness) throws(ParseError) {
+        var reader = bytes.reader(endianness: endianness)
         let field = "CONTEXT(ARM64)"
         contextFlags = ContextFlags(rawValue: try reader.read(UInt32.self, field + ".ContextFlags"))
         cpsr = try reader.read(UInt32.self, field + ".Cpsr")
@@ -112,7 +117,12 @@ public struct ContextARM64Old: Sendable, Equatable, Codable {
 
     /// Decodes the context in `bytes` (at least `size` bytes).
     public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
-        var reader = dump.reader(bytes)
+        try self.init(parsing: bytes, endianness: dump.endianness)
+    }
+
+    /// Decodes the structure from `bytes` in the given byte order (for dumps other than minidumps).
+    public init(parsing bytes: ByteView, endianness: Endianness) throws(ParseError) {
+        var reader = bytes.reader(endianness: endianness)
         let field = "MDRawContextARM64_Old"
         contextFlags = try reader.read(UInt64.self, field + ".context_flags")
         iregs = try reader.readArray(UInt64.self, count: 33, field + ".iregs")

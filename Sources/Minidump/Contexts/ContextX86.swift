@@ -65,7 +65,12 @@ public struct ContextX86: Sendable, Equatable, Codable {
 
     /// Decodes the context in `bytes` (at least `size` bytes; more when XSAVE data follows).
     public init(parsing bytes: ByteView, in dump: MinidumpFile) throws(ParseError) {
-        var reader = dump.reader(bytes)
+        try self.init(parsing: bytes, endianness: dump.endianness)
+    }
+
+    /// Decodes the structure from `bytes` in the given byte order (for dumps other than minidumps).
+    public init(parsing bytes: ByteView, endianness: Endianness) throws(ParseError) {
+        var reader = bytes.reader(endianness: endianness)
         let field = "CONTEXT(x86)"
         contextFlags = ContextFlags(rawValue: try reader.read(UInt32.self, field + ".ContextFlags"))
         dr0 = try reader.read(UInt32.self, field + ".Dr0")
@@ -94,7 +99,7 @@ public struct ContextX86: Sendable, Equatable, Codable {
         extendedRegisters = try FXSaveArea(parsing: &reader, field + ".ExtendedRegisters")
         if contextFlags.groupBits & 0x40 != 0 {
             (extendedState, extendedStateProblem) = ExtendedState.parse(
-                bytes, contextSize: Self.size, registerCount: 8, in: dump)
+                bytes, contextSize: Self.size, registerCount: 8, endianness: endianness)
         }
     }
 

@@ -60,7 +60,7 @@ public struct ExtendedState: Sendable, Equatable, Codable {
     /// itself holds), which is where `RtlLocateExtendedFeature` finds it.
     /// Returns nil with a reason when the bytes after the `CONTEXT` do not describe an XSAVE area.
     static func parse(
-        _ bytes: ByteView, contextSize: Int, registerCount: Int, in dump: MinidumpFile
+        _ bytes: ByteView, contextSize: Int, registerCount: Int, endianness: Endianness
     ) -> (ExtendedState?, String?) {
         guard bytes.count >= contextSize + ContextEx.size else {
             // Wine writes CONTEXT_XSTATE in the flags of a context of exactly sizeof(CONTEXT)
@@ -69,7 +69,7 @@ public struct ExtendedState: Sendable, Equatable, Codable {
             return (nil, "no CONTEXT_EX after the \(contextSize)-byte CONTEXT (context is \(bytes.count) bytes)")
         }
         do throws(ParseError) {
-            var reader = dump.reader(bytes, at: contextSize)
+            var reader = bytes.reader(at: contextSize, endianness: endianness)
             let field = "CONTEXT_EX"
             func chunk(_ name: String) throws(ParseError) -> ContextChunk {
                 ContextChunk(
@@ -88,7 +88,7 @@ public struct ExtendedState: Sendable, Equatable, Codable {
                     "CONTEXT_EX.XState (offset \(contextEx.xState.offset), length \(contextEx.xState.length)) does not fit in the \(bytes.count)-byte context"
                 )
             }
-            var xsave = dump.reader(bytes, at: Int(start))
+            var xsave = bytes.reader(at: Int(start), endianness: endianness)
             let header = XSaveAreaHeader(
                 mask: try xsave.read(UInt64.self, "XSAVE_AREA_HEADER.Mask"),
                 compactionMask: try xsave.read(UInt64.self, "XSAVE_AREA_HEADER.CompactionMask"),

@@ -163,6 +163,29 @@ extension MinidumpFile {
         }
     }
 
+    /// Decodes a Windows or Breakpad CONTEXT found outside a minidump (a full user-mode dump's thread
+    /// table, a kernel triage dump), choosing the layout as `threadContext(at:architecture:)` does.
+    public static func decodeContext(
+        _ bytes: ByteView, endianness: Endianness = .little, architecture: ProcessorArchitecture?
+    ) throws(ParseError) -> ThreadContext {
+        let candidates = contextLayouts(bytes, endianness: endianness, architecture: architecture)
+        let chosen =
+            candidates.first { layout in architecture.map { layout.fits($0) } ?? false }
+            ?? candidates.first { $0.size == bytes.count } ?? candidates.first
+        switch chosen {
+        case .x86?: return .x86(try ContextX86(parsing: bytes, endianness: endianness))
+        case .amd64?: return .amd64(try ContextAMD64(parsing: bytes, endianness: endianness))
+        case .armBreakpad?: return .arm(try ContextARM(parsing: bytes, endianness: endianness))
+        case .armWindows?: return .arm(ContextARM(try WindowsContextARM(parsing: bytes, endianness: endianness)))
+        case .arm64?: return .arm64(try ContextARM64(parsing: bytes, endianness: endianness))
+        case .arm64Old?: return .arm64(ContextARM64(try ContextARM64Old(parsing: bytes, endianness: endianness)))
+        case nil:
+            throw ParseError(
+                offset: bytes.fileOffset, field: "thread context",
+                kind: .invalidValue("context of \(bytes.count) bytes matches no known layout"))
+        }
+    }
+
     /// The layouts whose CPU-type bits and size match `bytes`.
     static func contextLayouts(
         _ bytes: ByteView, endianness: Endianness, architecture: ProcessorArchitecture?
