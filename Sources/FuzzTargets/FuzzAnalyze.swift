@@ -14,18 +14,18 @@ private let fuzzSymbols: SymbolFile? = try? SymbolFile(
 /// Analyzes the bytes as a minidump: every thread walked and symbolized with the fixed symbols.
 @Sendable public func fuzzAnalyze(_ bytes: ByteView) {
     guard let dump = try? MinidumpFile(bytes: bytes) else { return }
-    let memory = dump.memoryIndex()
-    let modules = ((try? dump.stream(ModuleList.self))?.modules ?? []).prefix(256)
+    let contents = DumpContents(minidump: dump)
+    let modules = contents.modules.prefix(256)
     let resolved = modules.map { module in
         ResolvedModule(
             module: module, symbolizer: fuzzSymbols.map { BreakpadSymbolProvider(file: $0) }, symbolFile: nil, binaryFile: nil,
             corruptSymbols: false,
             walkModule: WalkModule(
                 base: module.baseOfImage, size: UInt64(module.sizeOfImage), name: module.fileName, rules: fuzzSymbols,
-                image: CapturedImage(memory: memory, base: module.baseOfImage)),
+                image: CapturedImage(memory: contents.memory, base: module.baseOfImage)),
             warnings: [])
     }
     _ = CrashAnalyzer.process(
-        minidump: dump, memory: memory, resolved: Array(resolved),
+        contents: contents, resolved: Array(resolved),
         options: AnalysisOptions(limits: WalkLimits(maximumFrames: 256, maximumScanWords: 40, maximumInitialScanWords: 80)))
 }

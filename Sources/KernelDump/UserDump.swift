@@ -313,7 +313,7 @@ public struct UserDumpMemory: Sendable {
     /// Regions sorted by base address.
     public let regions: [UserDumpMemoryRegion]
 
-    init(regions: [UserDumpMemoryRegion]) {
+    public init(regions: [UserDumpMemoryRegion]) {
         self.regions = regions.filter { $0.bytes.count > 0 }.sorted { $0.baseAddress < $1.baseAddress }
     }
 

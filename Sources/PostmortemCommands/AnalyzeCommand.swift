@@ -1,6 +1,7 @@
 import Analysis
 import ArgumentParser
 import Foundation
+import KernelDump
 import StackWalk
 import SymbolClient
 import SymbolStore
@@ -23,7 +24,7 @@ struct AnalyzeCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The minidump.")
+    @Argument(help: "The minidump, or a full user-mode dump (USERDUMP/USERDU64).")
     var dump: String
 
     @Option(
@@ -60,11 +61,17 @@ struct AnalyzeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let minidump = try openMinidump(dump)
         var searchPath = paths.searchPath
         if let rescue {
-            let report = ModuleRescue.rescue(
-                minidump: minidump, path: dump, outputFolder: rescue, all: false, layout: .flat, searchPath: searchPath)
+            let report: RescueReport
+            if let userDump = try? UserDumpFile(path: dump) {
+                report = ModuleRescue.rescue(
+                    userDump: userDump, path: dump, outputFolder: rescue, all: false, layout: .flat, searchPath: searchPath)
+            } else {
+                report = ModuleRescue.rescue(
+                    minidump: try openMinidump(dump), path: dump, outputFolder: rescue, all: false, layout: .flat,
+                    searchPath: searchPath)
+            }
             for error in report.errors { printError("postmortem: \(dump): rescue: \(error)") }
             // Rescued images are searched after the real ones, so a real binary still wins.
             searchPath.entries.append(.folder(rescue))
@@ -75,7 +82,19 @@ struct AnalyzeCommand: ParsableCommand {
         let options = AnalysisOptions(
             locations: SymbolLocations(symbolPath: try symbols(), executablePath: searchPath, fetch: fetch), threads: threads)
         let path = dump
-        let crash = blockingWait { await CrashAnalyzer.analyze(minidump: minidump, path: path, options: options) }
-        write(json ? try jsonText(crash) : renderCrash(crash))
+        let outcome = blockingWait { () -> Result<ProcessedCrash, AnalysisError> in
+            do throws(AnalysisError) {
+                return .success(try await CrashAnalyzer.analyze(path: path, options: options))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success(let crash):
+            write(json ? try jsonText(crash) : renderCrash(crash))
+        case .failure(let error):
+            printError("postmortem: \(error)")
+            throw ExitStatus.malformedInput
+        }
     }
 }

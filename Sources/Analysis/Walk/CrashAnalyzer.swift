@@ -1,5 +1,6 @@
 import BinaryReading
 import Foundation
+import KernelDump
 import Minidump
 import StackWalk
 import Symbolication
@@ -35,89 +36,59 @@ public struct AnalysisError: Error, Sendable, CustomStringConvertible {
 /// Turns a dump into a processed crash: every thread walked and symbolized, the crash explained,
 /// the signature and bucket computed.
 public enum CrashAnalyzer {
-    /// Analyzes the minidump at `path`.
+    /// Analyzes the dump at `path`: a minidump or a full user-mode dump (`USERDUMP`/`USERDU64`).
     public static func analyze(path: String, options: AnalysisOptions) async throws(AnalysisError) -> ProcessedCrash {
-        let dump: MinidumpFile
+        let contents: DumpContents
         do {
-            dump = try MinidumpFile(path: path)
+            let file = try MappedFile(path: path)
+            if UserDumpHeader.matches(file.bytes) {
+                contents = DumpContents(userDump: try UserDumpFile(bytes: file.bytes))
+            } else {
+                contents = DumpContents(minidump: try MinidumpFile(bytes: file.bytes))
+            }
         } catch {
             throw AnalysisError("\(path): \(error)")
         }
-        return await analyze(minidump: dump, path: path, options: options)
+        return await analyze(contents: contents, path: path, options: options)
     }
 
     /// Analyzes an opened minidump; `path` locates binaries stored beside it.
     public static func analyze(minidump dump: MinidumpFile, path: String, options: AnalysisOptions) async -> ProcessedCrash {
-        let modules = (try? dump.stream(ModuleList.self))?.modules ?? []
-        let memory = dump.memoryIndex()
+        await analyze(contents: DumpContents(minidump: dump), path: path, options: options)
+    }
+
+    /// Resolves the modules' binaries and symbols, then walks and symbolizes.
+    public static func analyze(contents: DumpContents, path: String, options: AnalysisOptions) async -> ProcessedCrash {
         let resolved = await ModuleResolver.resolve(
-            modules: modules, dumpPath: path, memory: memory, locations: options.locations)
-        return process(minidump: dump, memory: memory, resolved: resolved, options: options)
+            modules: contents.modules, dumpPath: path, memory: contents.memory, locations: options.locations)
+        return process(contents: contents, resolved: resolved, options: options)
     }
 
     /// The synchronous core: walks and symbolizes with modules already resolved (`resolved` in the
-    /// order of the dump's module list). Threads are walked concurrently.
-    public static func process(
-        minidump dump: MinidumpFile, memory: MemoryIndex, resolved: [ResolvedModule], options: AnalysisOptions
-    ) -> ProcessedCrash {
-        var warnings = [String]()
-        func read<S: MinidumpStream>(_ type: S.Type) -> S? {
-            do {
-                return try dump.stream(type)
-            } catch {
-                warnings.append("\(S.streamType): \(error)")
-                return nil
-            }
-        }
-        let system = read(SystemInfo.self)
-        let modules = resolved.map(\.module)
-        let unloaded = read(UnloadedModuleList.self)?.modules ?? []
-        let threadList = read(ThreadList.self)?.threads ?? read(ThreadExList.self)?.threads ?? []
-        let exception = read(ExceptionStream.self)
-        let breakpadInfo = read(BreakpadInfo.self)
-        let names = Dictionary(
-            (read(ThreadNameList.self)?.names ?? []).map { ($0.threadId, $0.name) }, uniquingKeysWith: { first, _ in first })
-        let width = pointerWidth(system: system, addresses: modules.map(\.endAddress))
-        warnings += memory.warnings
+    /// order of `contents.modules`). Threads are walked concurrently.
+    public static func process(contents: DumpContents, resolved: [ResolvedModule], options: AnalysisOptions) -> ProcessedCrash {
+        var warnings = contents.warnings
         for module in resolved { warnings += module.warnings }
+        let width = contents.pointerWidth
         let moduleSet = ModuleSet(resolved.map(\.walkModule))
-        let symbolization = Symbolizer(modules: resolved, unloaded: unloaded, pointerWidth: width)
-
-        // The crashing thread walks from the exception's context, the others from their own.
-        let crashedThreadID = exception?.threadId
-        let dumpThreadID = breakpadInfo?.validDumpThreadId
-        var selected = threadList
-        if options.threads == .crashing, let crashedThreadID, selected.contains(where: { $0.threadId == crashedThreadID }) {
-            selected = selected.filter { $0.threadId == crashedThreadID }
-        }
-        let processor = system?.processorArchitecture
-        var jobs = [(thread: Minidump.Thread, context: ThreadContext?, note: String?)]()
-        for thread in selected {
-            if thread.threadId == dumpThreadID, thread.threadId != crashedThreadID {
-                jobs.append((thread, nil, "the thread that wrote the dump; its stack shows the dump writer, not the crash"))
-                continue
-            }
-            let location =
-                thread.threadId == crashedThreadID ? exception?.threadContext ?? thread.threadContext : thread.threadContext
-            do {
-                jobs.append((thread, try dump.threadContext(at: location, architecture: processor), nil))
-            } catch {
-                jobs.append((thread, nil, "its context cannot be read: \(error)"))
-            }
+        let symbolization = Symbolizer(modules: resolved, unloaded: contents.unloaded, pointerWidth: width)
+        let exception = contents.exception
+        var selected = contents.threads
+        if options.threads == .crashing, let crashed = exception?.threadId, selected.contains(where: { $0.threadId == crashed }) {
+            selected = selected.filter { $0.threadId == crashed }
         }
         let limits = options.limits
-        let stackMemory = CapturedMemory(memory)
-        let work = jobs
+        let memory = contents.memory
+        let work = selected
         let results = ResultSlots<ThreadReport>(count: work.count)
         DispatchQueue.concurrentPerform(iterations: work.count) { index in
-            let job = work[index]
+            let thread = work[index]
             var report = ThreadReport(
-                threadId: job.thread.threadId, threadName: names[job.thread.threadId], frameCount: 0, frames: [],
-                lastErrorValue: nil, warnings: job.note.map { [$0] })
-            if let context = job.context {
+                threadId: thread.threadId, threadName: thread.name, frameCount: 0, frames: [], lastErrorValue: nil,
+                warnings: thread.note.map { [$0] })
+            if let context = thread.context {
                 let registers = RegisterSet(context: context)
-                let walker = StackWalker(
-                    architecture: registers.architecture, modules: moduleSet, memory: stackMemory, limits: limits)
+                let walker = StackWalker(architecture: registers.architecture, modules: moduleSet, memory: memory, limits: limits)
                 let stack = walker.walk(context: registers)
                 report.frames = stack.frames.enumerated().map { symbolization.report(frame: $1, index: $0) }
                 report.frameCount = report.frames.count
@@ -127,27 +98,22 @@ public enum CrashAnalyzer {
         }
         let reports = results.values
 
-        let crashingIndex = crashedThreadID.flatMap { id in reports.firstIndex { $0.threadId == id } }
+        let crashingIndex = exception.flatMap { exception in reports.firstIndex { $0.threadId == exception.threadId } }
         let crashInfo = CrashInfo(
-            type: exception.map { "0x" + hex($0.exceptionRecord.exceptionCode, width: 8) },
-            address: exception.map { hex0x($0.exceptionRecord.exceptionAddress, width: width) },
+            type: exception.map { "0x" + hex($0.code, width: 8) },
+            address: exception.map { hex0x($0.address, width: width) },
             crashingThread: crashingIndex,
-            exceptionCode: exception.map { hex0x($0.exceptionRecord.exceptionCode, width: 8) },
-            exceptionParameters: exception.map { $0.exceptionRecord.parameters.map { hex0x($0, width: width) } })
-        let systemDescription = SystemDescription(
-            os: system?.platformId.description ?? "unknown",
-            osVer: system.map { [$0.osVersion, $0.csdVersion].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ") },
-            cpuArch: processor?.description ?? "unknown", cpuInfo: system?.cpuDescription,
-            cpuCount: system.map { Int($0.numberOfProcessors) })
+            exceptionCode: exception.map { hex0x($0.code, width: 8) },
+            exceptionParameters: exception.map { $0.parameters.map { hex0x($0, width: width) } })
         let signature = crashingIndex.map { reports[$0].frames.first?.function ?? reports[$0].frames.first?.module ?? "" } ?? ""
         return ProcessedCrash(
-            status: "OK", crashInfo: crashInfo, systemInfo: systemDescription, threadCount: reports.count, threads: reports,
+            status: "OK", crashInfo: crashInfo, systemInfo: contents.system, threadCount: reports.count, threads: reports,
             crashingThread: crashingIndex.map {
                 CrashingThread(threadsIndex: $0, threadId: reports[$0].threadId, frames: reports[$0].frames)
             },
-            mainModule: modules.isEmpty ? nil : 0,
+            mainModule: contents.modules.isEmpty ? nil : 0,
             modules: resolved.map { symbolization.moduleReport($0) },
-            unloadedModules: unloaded.map {
+            unloadedModules: contents.unloaded.map {
                 UnloadedModuleReport(
                     baseAddr: hex0x($0.baseOfImage, width: width), endAddr: hex0x($0.endAddress, width: width),
                     filename: Module.baseName($0.name), codeId: $0.codeID)
@@ -240,7 +206,7 @@ struct Symbolizer: Sendable {
         return ModuleReport(
             baseAddr: hex0x(module.baseOfImage, width: pointerWidth), endAddr: hex0x(module.endAddress, width: pointerWidth),
             filename: module.fileName, codeId: ModuleIdentity(module: module).codeID,
-            debugFile: module.codeView?.pdbName.map(Module.baseName), debugId: module.codeView?.debugID,
+            debugFile: module.debugFile.map(Module.baseName), debugId: module.codeView?.debugID,
             version: module.versionInfo.isPresent ? module.versionInfo.fileVersion : nil,
             missingSymbols: !resolved.hasSymbols && !resolved.corruptSymbols, loadedSymbols: resolved.hasSymbols,
             corruptSymbols: resolved.corruptSymbols, symbolFile: resolved.symbolFile, binaryFile: resolved.binaryFile)

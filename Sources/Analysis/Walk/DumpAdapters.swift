@@ -18,10 +18,10 @@ public struct CapturedMemory: StackMemory {
 /// offset from there. Present when the writer captured the module's pages (full dumps, USERDU64,
 /// code around the crash).
 public struct CapturedImage: ModuleImage {
-    public let memory: MemoryIndex
+    public let memory: any StackMemory
     public let base: UInt64
 
-    public init(memory: MemoryIndex, base: UInt64) {
+    public init(memory: any StackMemory, base: UInt64) {
         self.memory = memory
         self.base = base
     }
@@ -29,7 +29,14 @@ public struct CapturedImage: ModuleImage {
     public func bytes(atRVA rva: UInt64, count: Int) -> [UInt8]? {
         let (address, overflow) = base.addingReportingOverflow(rva)
         guard !overflow else { return nil }
-        return memory.bytes(at: address, count: count)?.array
+        return memory.bytes(at: address, count: count)
+    }
+}
+
+extension CapturedImage {
+    /// The image of the module at `base` in a minidump's memory index.
+    public init(memory index: MemoryIndex, base: UInt64) {
+        self.init(memory: CapturedMemory(index), base: base)
     }
 }
 

@@ -65,11 +65,11 @@ public enum ModuleResolver {
     /// Resolves every module, fetching keys along the symbol path in parallel and parsing files
     /// concurrently. `memory` supplies images for modules whose binary is not found.
     public static func resolve(
-        modules: [Module], dumpPath: String, memory: MemoryIndex, locations: SymbolLocations
+        modules: [Module], dumpPath: String, memory: any StackMemory, locations: SymbolLocations
     ) async -> [ResolvedModule] {
         let keys = modules.map { module in
             ModuleKeys(
-                fileName: module.name, codeID: ModuleIdentity(module: module).codeID, debugFile: module.codeView?.pdbName,
+                fileName: module.name, codeID: ModuleIdentity(module: module).codeID, debugFile: module.debugFile,
                 debugID: module.codeView?.debugID)
         }
         var outcomes = [StoreKey: FetchOutcome]()
@@ -98,7 +98,7 @@ public enum ModuleResolver {
     }
 
     static func load(
-        module: Module, keys: ModuleKeys, outcomes: [StoreKey: FetchOutcome], dumpPath: String, memory: MemoryIndex,
+        module: Module, keys: ModuleKeys, outcomes: [StoreKey: FetchOutcome], dumpPath: String, memory: any StackMemory,
         locations: SymbolLocations
     ) -> ResolvedModule {
         var warnings = [String]()

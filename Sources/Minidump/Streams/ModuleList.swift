@@ -52,6 +52,13 @@ public struct FixedFileInfo: Sendable, Equatable, Codable {
         fileDateLS = try reader.read(UInt32.self, field + ".dwFileDateLS")
     }
 
+    /// An empty structure, for modules whose record carries no version.
+    public static let absent: FixedFileInfo = {
+        var reader = MappedFile(bytes: [UInt8](repeating: 0, count: size)).bytes.reader()
+        // 52 zero bytes always decode.
+        return try! FixedFileInfo(parsing: &reader)
+    }()
+
     /// Whether the writer filled the structure in (the signature is present).
     public var isPresent: Bool { signature == Self.signatureValue }
 
@@ -303,6 +310,29 @@ public struct Module: Sendable, Equatable, Codable {
     public var debugFile: String? {
         if case .elf = codeView { return name }
         return codeView?.pdbName
+    }
+
+    /// A module record built from something other than a minidump's module list (a full user-mode
+    /// dump's module table and the PE headers in its memory, a kernel dump's driver list).
+    public init(
+        baseOfImage: UInt64, sizeOfImage: UInt32, checkSum: UInt32, timeDateStamp: UInt32, name: String,
+        versionInfo: FixedFileInfo = .absent, codeView: CodeViewRecord? = nil, codeViewBytes: [UInt8] = []
+    ) {
+        self.baseOfImage = baseOfImage
+        self.sizeOfImage = sizeOfImage
+        self.checkSum = checkSum
+        self.timeDateStamp = timeDateStamp
+        moduleNameRva = 0
+        self.versionInfo = versionInfo
+        cvRecordLocation = LocationDescriptor(dataSize: 0, rva: 0)
+        miscRecordLocation = LocationDescriptor(dataSize: 0, rva: 0)
+        reserved0 = 0
+        reserved1 = 0
+        self.name = name
+        self.codeView = codeView
+        self.codeViewBytes = codeViewBytes
+        misc = nil
+        warnings = []
     }
 
     /// End of the module's address range (exclusive), saturating at the top of the address space.
