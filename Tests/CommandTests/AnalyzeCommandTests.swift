@@ -135,6 +135,48 @@ struct AnalyzeCommandTests {
         #expect(FileManager.default.fileExists(atPath: cache + "/fixturedll.pdb"))
     }
 
+    @Test("a full user-mode dump (USERDU64): kdlibcpp's inline frames over stackTestRun1, from its PDB")
+    func userDumpWithInlineFrames() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the kdlibcpp dumps cannot be analyzed")
+        let folder = TestEnvironment.shared("kdlibcpp/kdlib/tests/dumps/targetapp_stacktest_x64_release")
+        let (report, _) = try Self.analyze([folder + "/targetapp_stacktest_x64_release.dmp", "--symbol-path", folder])
+        let crashing = try #require(report.crash_info.crashing_thread)
+        let first = try #require(report.threads[crashing].frames.first)
+        // kdlibcpp's stacktest.cpp InlineStackTest: stackMethod (129) inlined into stackTestRun2 (144),
+        // both inlined into stackTestRun1 (172), all at the same address.
+        #expect(first.function == "stackTestRun1")
+        #expect(first.line == 172)
+        #expect(first.inlines?.map(\.function) == ["stackTestClass::stackMethod", "stackTestRun2"])
+        #expect(first.inlines?.map(\.line) == [129, 144])
+        #expect(report.crash_info.type == "0x80000003" || report.crash_info.type == "EXCEPTION_BREAKPOINT")
+        #expect(
+            report.threads[crashing].frames.contains {
+                $0.function == "stackTestRun" || $0.inlines?.contains { $0.function == "stackTestRun" } == true
+            })
+    }
+
+    @Test("kernel small dumps: the bugcheck, and the faulting processor's stack through the drivers")
+    func kernelSmallDumps() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the kernel dumps cannot be analyzed")
+        let dumps = TestEnvironment.shared("kdlibcpp/kdlib/tests/dumps")
+        let (arm64, _) = try Self.analyze([dumps + "/win10_arm64_mem/win10_arm64_mem.dmp"])
+        #expect(arm64.crash_info.type == "MANUALLY_INITIATED_CRASH (0xE2)")
+        let frames = arm64.threads[0].frames
+        // kdlibcpp asserts at least 11 frames (with Microsoft's symbols): KeBugCheck2 in ntoskrnl first,
+        // FxRequest::CompleteInternal (Wdf01000.sys) at frame 11.
+        #expect(frames.count >= 11)
+        #expect(frames.first?.module == "ntoskrnl.exe")
+        #expect(frames.count > 11 && frames[11].module == "Wdf01000.sys")
+        #expect(frames.allSatisfy { $0.module != nil })
+
+        let (arm, _) = try Self.analyze([dumps + "/win10_arm_rpi3_mem/RPi3_ARM_mini.cab.dmp"])
+        // Written from a debugger: no bugcheck, a breakpoint exception. Frame 0 is in Wdf01000.sys
+        // (FxRequest::CompleteInternal in kdlibcpp's test, with symbols).
+        #expect(arm.crash_info.type == "0x80000003" || arm.crash_info.type == "EXCEPTION_BREAKPOINT")
+        #expect(arm.threads[0].frames.first?.module == "Wdf01000.sys")
+        #expect(arm.threads[0].frames.count >= 2)
+    }
+
     @Test func unreadableDumpIsAClearError() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pm-bad-\(UUID().uuidString).dmp").path
         try Data("MDMP but not really".utf8).write(to: URL(fileURLWithPath: work))

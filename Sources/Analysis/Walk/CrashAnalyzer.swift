@@ -36,13 +36,16 @@ public struct AnalysisError: Error, Sendable, CustomStringConvertible {
 /// Turns a dump into a processed crash: every thread walked and symbolized, the crash explained,
 /// the signature and bucket computed.
 public enum CrashAnalyzer {
-    /// Analyzes the dump at `path`: a minidump or a full user-mode dump (`USERDUMP`/`USERDU64`).
+    /// Analyzes the dump at `path`: a minidump, a full user-mode dump (`USERDUMP`/`USERDU64`) or a
+    /// Windows kernel dump (`PAGEDUMP`/`PAGEDU64`).
     public static func analyze(path: String, options: AnalysisOptions) async throws(AnalysisError) -> ProcessedCrash {
         let contents: DumpContents
         do {
             let file = try MappedFile(path: path)
             if UserDumpHeader.matches(file.bytes) {
                 contents = DumpContents(userDump: try UserDumpFile(bytes: file.bytes))
+            } else if file.bytes.count >= 4, file.bytes.prefix(4).elementsEqual("PAGE".utf8) {
+                contents = DumpContents(kernelDump: try KernelDumpFile(bytes: file.bytes))
             } else {
                 contents = DumpContents(minidump: try MinidumpFile(bytes: file.bytes))
             }
@@ -99,12 +102,18 @@ public enum CrashAnalyzer {
         let reports = results.values
 
         let crashingIndex = exception.flatMap { exception in reports.firstIndex { $0.threadId == exception.threadId } }
-        let crashInfo = CrashInfo(
+        var crashInfo = CrashInfo(
             type: exception.map { "0x" + hex($0.code, width: 8) },
             address: exception.map { hex0x($0.address, width: width) },
             crashingThread: crashingIndex,
             exceptionCode: exception.map { hex0x($0.code, width: 8) },
             exceptionParameters: exception.map { $0.parameters.map { hex0x($0, width: width) } })
+        if let bugCheck = contents.bugCheck {
+            crashInfo.type = bugCheck.code.description
+            crashInfo.exceptionCode = hex0x(bugCheck.code.rawValue, width: 8)
+            crashInfo.exceptionParameters = bugCheck.parameters.map { hex0x($0, width: width) }
+            crashInfo.crashingThread = reports.isEmpty ? nil : 0
+        }
         let signature = crashingIndex.map { reports[$0].frames.first?.function ?? reports[$0].frames.first?.module ?? "" } ?? ""
         return ProcessedCrash(
             status: "OK", crashInfo: crashInfo, systemInfo: contents.system, threadCount: reports.count, threads: reports,

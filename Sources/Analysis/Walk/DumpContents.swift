@@ -39,6 +39,8 @@ public struct DumpContents: Sendable {
     public var memory: any StackMemory
     /// Hex digits of a pointer: 8 or 16.
     public var pointerWidth: Int
+    /// The bugcheck of a kernel dump, with its four parameters.
+    public var bugCheck: (code: BugCheckCode, parameters: [UInt64])?
     /// The minidump itself, for streams only minidumps have (assertions, Crashpad annotations).
     public var minidump: MinidumpFile?
     /// Streams or tables that could not be read.
@@ -104,7 +106,8 @@ extension DumpContents {
                     address: $0.exceptionRecord.exceptionAddress, parameters: $0.exceptionRecord.parameters)
             },
             memory: CapturedMemory(memoryIndex),
-            pointerWidth: Analysis.pointerWidth(system: system, addresses: modules.map(\.endAddress)), minidump: dump,
+            pointerWidth: Analysis.pointerWidth(system: system, addresses: modules.map(\.endAddress)), bugCheck: nil,
+            minidump: dump,
             warnings: warnings)
     }
 
@@ -172,7 +175,94 @@ extension DumpContents {
                         parameters: Array($0.exceptionInformation.prefix(min(Int($0.numberParameters), 15))))
                 }
             },
-            memory: captured, pointerWidth: is64 ? 16 : 8, minidump: nil, warnings: warnings)
+            memory: captured, pointerWidth: is64 ? 16 : 8, bugCheck: nil, minidump: nil, warnings: warnings)
+    }
+
+    /// Reads what analysis needs from a Windows kernel dump: the bugcheck, the processor's context at
+    /// the crash and the drivers. A small (triage) dump holds the faulting thread's stack and its driver
+    /// list; other types hold physical memory, read through the page tables of the directory table base.
+    public init(kernelDump dump: KernelDumpFile) {
+        var warnings = [String]()
+        let header = dump.header
+        let processor: ProcessorArchitecture? =
+            switch header.machineImageType {
+            case .x86?: .x86
+            case .amd64?: .amd64
+            case .arm64?: .arm64
+            case .arm?, .armNT?: .arm
+            default: nil
+            }
+        var modules = [Module]()
+        var unloaded = [UnloadedModule]()
+        var contextBytes = header.contextRecord
+        var memory: any StackMemory = NoMemory()
+        // 32-bit kernels record addresses sign-extended to 64 bits; registers hold 32.
+        let addressMask: UInt64 = header.is64Bit ? .max : 0xFFFF_FFFF
+        if header.dumpType == .small {
+            do {
+                let triage = try dump.triage()
+                warnings += triage.warnings.map { "triage data: \($0)" }
+                modules = triage.drivers.map {
+                    Module(
+                        baseOfImage: $0.baseAddress & addressMask, sizeOfImage: $0.sizeOfImage, checkSum: $0.checkSum,
+                        timeDateStamp: $0.timeDateStamp, name: $0.name)
+                }
+                unloaded = triage.unloadedDrivers.map {
+                    UnloadedModule(
+                        baseOfImage: $0.startAddress & addressMask,
+                        sizeOfImage: UInt32(clamping: $0.endAddress >= $0.startAddress ? $0.endAddress - $0.startAddress : 0),
+                        name: $0.name)
+                }
+                if let context = triage.context { contextBytes = context }
+                memory = TriageMemory(
+                    blocks: (([triage.stack, triage.dataPage].compactMap { $0 }) + triage.dataBlocks).map { block in
+                        var block = block
+                        block.address &= addressMask
+                        return block
+                    })
+            } catch {
+                warnings.append("triage data: \(error)")
+            }
+        } else {
+            do {
+                let physical = try dump.physicalMemory()
+                if let mode = dump.pagingMode, let base = header.directoryTableBase {
+                    memory = KernelVirtualMemory(memory: VirtualMemory(physical: physical, directoryTableBase: base, mode: mode))
+                } else {
+                    warnings.append("no paging mode or directory table base: virtual memory cannot be read")
+                }
+            } catch {
+                warnings.append("physical memory: \(error)")
+            }
+            warnings.append(
+                "the loaded-module list of a \(header.dumpType.map { "\($0)" } ?? "kernel") dump is not walked yet: drivers are not listed"
+            )
+        }
+        var context: ThreadContext?
+        var note: String?
+        do {
+            context = try MinidumpFile.decodeContext(contextBytes, architecture: processor)
+        } catch {
+            note = "the processor context cannot be read: \(error)"
+        }
+        let is64 = header.is64Bit
+        // A dump written from a debugger (`.dump`) has no bugcheck: code 0, and the exception explains it.
+        let bugCheck = header.bugCheckCode.flatMap { code in
+            code.rawValue == 0 ? nil : (code, header.bugCheckParameters.map { $0 ?? 0 })
+        }
+        self.init(
+            format: "kernel dump (\(is64 ? "PAGEDU64" : "PAGEDUMP"))", processor: processor, platform: .win32NT,
+            system: SystemDescription(
+                os: "Windows NT", osVer: "\(header.majorVersion).\(header.minorVersion)",
+                cpuArch: processor?.description ?? "unknown", cpuInfo: nil, cpuCount: header.numberProcessors.map(Int.init)),
+            modules: modules, unloaded: unloaded,
+            threads: [DumpThread(threadId: 0, name: "faulting processor", context: context, note: note)],
+            exception: header.exception.map {
+                DumpException(
+                    threadId: 0, code: $0.exceptionCode, flags: $0.exceptionFlags, address: $0.exceptionAddress,
+                    parameters: $0.parameters)
+            },
+            memory: memory, pointerWidth: is64 ? 16 : 8, bugCheck: bugCheck, minidump: nil, warnings: warnings)
     }
 
     /// A module record from a user dump's module entry: its identity read from the PE headers and the
@@ -225,6 +315,44 @@ public struct UserDumpCapturedMemory: StackMemory {
         bytes(at: address, count: 4).map { UInt32($0[0]) | UInt32($0[1]) << 8 | UInt32($0[2]) << 16 | UInt32($0[3]) << 24 }
     }
     public func readUInt64(at address: UInt64) -> UInt64? {
+        bytes(at: address, count: 8).map { bytes in bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+    }
+}
+
+/// A triage dump's memory blocks (the faulting thread's stack, the data page, the data blocks).
+struct TriageMemory: StackMemory {
+    let blocks: [TriageMemoryBlock]
+
+    func bytes(at address: UInt64, count: Int) -> [UInt8]? {
+        guard count >= 0 else { return nil }
+        for block in blocks where address >= block.address && address - block.address <= UInt64(block.bytes.count) {
+            let offset = Int(address - block.address)
+            guard block.bytes.contains(offset: offset, size: count) else { continue }
+            return (try? block.bytes.slice(offset: offset, size: count, field: "triage memory"))?.array
+        }
+        return nil
+    }
+
+    func readUInt32(at address: UInt64) -> UInt32? {
+        bytes(at: address, count: 4).map { UInt32($0[0]) | UInt32($0[1]) << 8 | UInt32($0[2]) << 16 | UInt32($0[3]) << 24 }
+    }
+
+    func readUInt64(at address: UInt64) -> UInt64? {
+        bytes(at: address, count: 8).map { bytes in bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+    }
+}
+
+/// A full or kernel dump's virtual memory, through the page tables.
+struct KernelVirtualMemory: StackMemory {
+    let memory: VirtualMemory
+
+    func bytes(at address: UInt64, count: Int) -> [UInt8]? { memory.read(address, count: count) }
+
+    func readUInt32(at address: UInt64) -> UInt32? {
+        bytes(at: address, count: 4).map { UInt32($0[0]) | UInt32($0[1]) << 8 | UInt32($0[2]) << 16 | UInt32($0[3]) << 24 }
+    }
+
+    func readUInt64(at address: UInt64) -> UInt64? {
         bytes(at: address, count: 8).map { bytes in bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
     }
 }

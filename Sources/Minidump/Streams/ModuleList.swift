@@ -395,6 +395,20 @@ public struct UnloadedModule: Sendable, Equatable, Codable {
 
     /// The code id, spelled as for loaded modules.
     public var codeID: String { hex(timeDateStamp, width: 8) + String(sizeOfImage, radix: 16) }
+
+    /// A record built from another dump format's list of unloaded modules (a kernel dump's unloaded drivers).
+    public init(
+        baseOfImage: UInt64, sizeOfImage: UInt32, checkSum: UInt32 = 0, timeDateStamp: UInt32 = 0, moduleNameRva: UInt32 = 0,
+        name: String
+    ) {
+        self.baseOfImage = baseOfImage
+        self.sizeOfImage = sizeOfImage
+        self.checkSum = checkSum
+        self.timeDateStamp = timeDateStamp
+        self.moduleNameRva = moduleNameRva
+        self.name = name
+    }
+
     /// End of the address range (exclusive), saturating.
     public var endAddress: UInt64 {
         let (end, overflow) = baseOfImage.addingReportingOverflow(UInt64(sizeOfImage))
