@@ -25,8 +25,10 @@ public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
         regex.firstMatch(in: text, options: [.anchored], range: NSRange(text.startIndex..., in: text)) != nil
     }
 
+    /// The pattern as written.
     public var description: String { source }
 
+    /// Patterns are equal when they are written the same.
     public static func == (left: SignaturePattern, right: SignaturePattern) -> Bool { left.source == right.source }
 }
 
@@ -41,6 +43,7 @@ public struct SignatureListError: Error, Sendable, Equatable, CustomStringConver
     /// What the regular-expression engine said.
     public var reason: String
 
+    /// `list line N: invalid pattern P: reason`.
     public var description: String {
         let place = [list, line.map { "line \($0)" }].compactMap { $0 }.joined(separator: " ")
         return (place.isEmpty ? "" : place + ": ") + "invalid pattern \(pattern): \(reason)"
