@@ -24,7 +24,7 @@ struct AnalyzeCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The minidump, or a full user-mode dump (USERDUMP/USERDU64).")
+    @Argument(help: "The minidump, full user-mode dump (USERDUMP/USERDU64) or Windows kernel dump (PAGEDUMP/PAGEDU64).")
     var dump: String
 
     @Option(

@@ -102,19 +102,57 @@ public enum CrashAnalyzer {
         let reports = results.values
 
         let crashingIndex = exception.flatMap { exception in reports.firstIndex { $0.threadId == exception.threadId } }
-        var crashInfo = CrashInfo(
-            type: exception.map { "0x" + hex($0.code, width: 8) },
-            address: exception.map { hex0x($0.address, width: width) },
-            crashingThread: crashingIndex,
-            exceptionCode: exception.map { hex0x($0.code, width: 8) },
-            exceptionParameters: exception.map { $0.parameters.map { hex0x($0, width: width) } })
+        let pointerSize = width / 2
+        var crashInfo = CrashInfo(crashingThread: crashingIndex)
+        if let exception {
+            let reason = CrashReason(
+                code: exception.code, flags: exception.flags, address: exception.address, parameters: exception.parameters,
+                platform: contents.platform.map(CrashPlatform.init) ?? .other,
+                architecture: contents.processor ?? (width == 16 ? .amd64 : .x86))
+            crashInfo.type = reason.reason
+            crashInfo.address = hex0x(reason.address, width: width)
+            crashInfo.exceptionCode = hex0x(exception.code, width: 8)
+            crashInfo.exceptionParameters = exception.parameters.map { hex0x($0, width: width) }
+            let inUnloaded = contents.unloaded.filter { reason.address >= $0.baseOfImage && reason.address < $0.endAddress }
+            if !inUnloaded.isEmpty { crashInfo.addressInUnloadedModules = inUnloaded.map { Module.baseName($0.name) } }
+        }
+        if let dump = contents.minidump {
+            do {
+                if let raw = try dump.stream(AssertionInfo.self) { crashInfo.assertion = CrashAssertion(raw).description }
+            } catch {
+                warnings.append("assertion stream: \(error)")
+            }
+        }
         if let bugCheck = contents.bugCheck {
             crashInfo.type = bugCheck.code.description
             crashInfo.exceptionCode = hex0x(bugCheck.code.rawValue, width: 8)
             crashInfo.exceptionParameters = bugCheck.parameters.map { hex0x($0, width: width) }
             crashInfo.crashingThread = reports.isEmpty ? nil : 0
         }
-        let signature = crashingIndex.map { reports[$0].frames.first?.function ?? reports[$0].frames.first?.module ?? "" } ?? ""
+
+        // The signature reads the crashing thread's frames, inlined calls before the frame holding them.
+        var signature = SignatureGenerator.noCrashingThread
+        var decisions: [SignatureFrameDecision]?
+        if let index = crashInfo.crashingThread, index < reports.count {
+            let result = SignatureGenerator().generate(
+                frames: reports[index].frames.flatMap(Self.signatureFrames), pointerSize: pointerSize)
+            signature = result.signature
+            decisions = result.frames
+        }
+        // The WER bucket: the faulting instruction, which is the exception address on Windows and the
+        // crashing thread's instruction pointer elsewhere (where the exception address is the data).
+        var bucket: WERBucket?
+        if let exception {
+            let faultAddress =
+                contents.platform?.isWindows == true
+                ? exception.address
+                : crashInfo.crashingThread.flatMap { reports[$0].frames.first?.registers?[contents.processor?.pcName ?? ""] }
+                    .flatMap { UInt64($0.dropFirst(2), radix: 16) } ?? exception.address
+            let werModules = contents.modules.map(WERBucket.Module.init)
+            bucket = WERBucket(
+                main: werModules.first, modules: werModules, exceptionCode: contents.bugCheck?.code.rawValue ?? exception.code,
+                faultAddress: faultAddress, pointerSize: pointerSize)
+        }
         return ProcessedCrash(
             status: "OK", crashInfo: crashInfo, systemInfo: contents.system, threadCount: reports.count, threads: reports,
             crashingThread: crashingIndex.map {
@@ -127,7 +165,36 @@ public enum CrashAnalyzer {
                     baseAddr: hex0x($0.baseOfImage, width: width), endAddr: hex0x($0.endAddress, width: width),
                     filename: Module.baseName($0.name), codeId: $0.codeID)
             },
-            signature: signature, werBucket: nil, warnings: warnings)
+            signature: signature, signatureFrames: decisions, werBucket: bucket, warnings: warnings)
+    }
+}
+
+extension CrashAnalyzer {
+    /// A physical frame as the signature sees it: its inlined calls (innermost first), then itself.
+    static func signatureFrames(_ frame: FrameReport) -> [SignatureFrame] {
+        let offset = UInt64(frame.offset.dropFirst(2), radix: 16) ?? 0
+        let moduleOffset = frame.moduleOffset.flatMap { UInt64($0.dropFirst(2), radix: 16) }
+        var frames = (frame.inlines ?? []).map {
+            SignatureFrame(
+                module: frame.module, function: $0.function, file: $0.file, line: $0.line.map { Int($0) },
+                moduleOffset: moduleOffset, offset: offset, inlined: true)
+        }
+        frames.append(
+            SignatureFrame(
+                module: frame.module, function: frame.function, file: frame.file, line: frame.line.map { Int($0) },
+                moduleOffset: moduleOffset, offset: offset, inlined: false))
+        return frames
+    }
+}
+
+extension ProcessorArchitecture {
+    /// The name `RegisterSet` gives the instruction pointer.
+    var pcName: String {
+        switch self {
+        case .x86, .x86OnWin64: "eip"
+        case .amd64: "rip"
+        default: "pc"
+        }
     }
 }
 

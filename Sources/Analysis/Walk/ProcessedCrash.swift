@@ -20,15 +20,17 @@ public struct ProcessedCrash: Sendable, Codable, Equatable {
     public var unloadedModules: [UnloadedModuleReport]
     /// The Socorro-style signature of the crash.
     public var signature: String
+    /// How each frame of the crashing thread counted towards the signature.
+    public var signatureFrames: [SignatureFrameDecision]?
     /// The Windows Error Reporting bucket parameters.
-    public var werBucket: WERBucketParameters?
+    public var werBucket: WERBucket?
     /// Problems met while processing (unreadable streams, stopped walks, symbol files that failed).
     public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
         case status, crashInfo = "crash_info", systemInfo = "system_info", threadCount = "thread_count", threads,
             crashingThread = "crashing_thread", mainModule = "main_module", modules, unloadedModules = "unloaded_modules",
-            signature, werBucket = "wer_bucket", warnings
+            signature, signatureFrames = "signature_frames", werBucket = "wer_bucket", warnings
     }
 }
 
@@ -187,22 +189,5 @@ public struct UnloadedModuleReport: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case baseAddr = "base_addr", endAddr = "end_addr", filename, codeId = "code_id"
-    }
-}
-
-/// The parameters Windows Error Reporting buckets a user-mode crash by.
-public struct WERBucketParameters: Sendable, Codable, Equatable {
-    public var appName: String
-    public var appVersion: String
-    public var appStamp: String
-    public var moduleName: String
-    public var moduleVersion: String
-    public var moduleStamp: String
-    public var exceptionCode: String
-    public var offset: String
-
-    enum CodingKeys: String, CodingKey {
-        case appName = "app_name", appVersion = "app_version", appStamp = "app_stamp", moduleName = "module_name",
-            moduleVersion = "module_version", moduleStamp = "module_stamp", exceptionCode = "exception_code", offset
     }
 }

@@ -25,10 +25,7 @@ func renderCrash(_ crash: ProcessedCrash) -> String {
         out += "Crash address lies in unloaded module(s): \(unloaded.joined(separator: ", "))\n"
     }
     if !crash.signature.isEmpty { out += "Signature:     \(crash.signature)\n" }
-    if let bucket = crash.werBucket {
-        out +=
-            "WER bucket:    \([bucket.appName, bucket.appVersion, bucket.appStamp, bucket.moduleName, bucket.moduleVersion, bucket.moduleStamp, bucket.exceptionCode, bucket.offset].joined(separator: " "))\n"
-    }
+    if let bucket = crash.werBucket { out += "WER bucket:    \(bucket.description)\n" }
     out += "\n"
 
     var order = Array(crash.threads.indices)

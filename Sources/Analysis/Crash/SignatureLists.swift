@@ -1,0 +1,121 @@
+import Foundation
+
+/// One regular expression from a signature list, compiled.
+///
+/// A pattern matches a normalized frame when it matches at the frame's start, as Python's
+/// `re.match` does in Socorro (end a pattern with `$` to require the whole frame). The syntax is
+/// ICU's (NSRegularExpression), which agrees with Python's for what these lists use.
+public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
+    /// The pattern as written.
+    public let source: String
+    let regex: NSRegularExpression
+
+    /// Compiles `source`; throws ``SignatureListError`` when it is not a valid expression.
+    public init(_ source: String) throws(SignatureListError) {
+        self.source = source
+        do {
+            regex = try NSRegularExpression(pattern: source)
+        } catch {
+            throw SignatureListError(list: nil, line: nil, pattern: source, reason: "\(error)")
+        }
+    }
+
+    /// Whether the pattern matches at the start of `text`.
+    public func matches(_ text: String) -> Bool {
+        regex.firstMatch(in: text, options: [.anchored], range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    /// The pattern as written.
+    public var description: String { source }
+
+    /// Patterns are equal when they are written the same.
+    public static func == (left: SignaturePattern, right: SignaturePattern) -> Bool { left.source == right.source }
+}
+
+/// A pattern that does not compile, with where it came from.
+public struct SignatureListError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Which list (`irrelevant`, `prefix`, `sentinel`, `line-number`) or file.
+    public var list: String?
+    /// The 1-based line in that list.
+    public var line: Int?
+    /// The offending pattern.
+    public var pattern: String
+    /// What the regular-expression engine said.
+    public var reason: String
+
+    /// `list line N: invalid pattern P: reason`.
+    public var description: String {
+        let place = [list, line.map { "line \($0)" }].compactMap { $0 }.joined(separator: " ")
+        return (place.isEmpty ? "" : place + ": ") + "invalid pattern \(pattern): \(reason)"
+    }
+}
+
+/// The editable lists that decide which frames make a signature.
+///
+/// Each list is text with one regular expression per line; blank lines and lines starting
+/// with `#` are ignored, and surrounding whitespace is trimmed. The defaults below are written
+/// in that same format, so a file replacing one of them reads exactly like it.
+public struct SignatureLists: Sendable, Equatable {
+    /// Frames to skip entirely (waits, exception dispatch, abort and panic machinery).
+    public var irrelevant: [SignaturePattern]
+    /// Frames that join the signature and let the walk continue to their caller (allocators, memcpy, CRT checks).
+    public var prefix: [SignaturePattern]
+    /// Frames where the signature starts when one is on the stack (pure-virtual call handlers, OOM aborts).
+    public var sentinel: [SignaturePattern]
+    /// C and C++ functions whose signature keeps the line number (`name:line`), such as interpreter loops.
+    public var lineNumbers: [SignaturePattern]
+
+    /// Lists from text in the list format.
+    public init(irrelevant: String, prefix: String, sentinel: String, lineNumbers: String = "")
+        throws(SignatureListError)
+    {
+        self.irrelevant = try Self.parse(irrelevant, list: "irrelevant")
+        self.prefix = try Self.parse(prefix, list: "prefix")
+        self.sentinel = try Self.parse(sentinel, list: "sentinel")
+        self.lineNumbers = try Self.parse(lineNumbers, list: "line-number")
+    }
+
+    /// The built-in lists.
+    public static let defaults: SignatureLists = {
+        do {
+            return try SignatureLists(
+                irrelevant: defaultIrrelevant, prefix: defaultPrefix, sentinel: defaultSentinel, lineNumbers: "")
+        } catch {
+            // The defaults are compiled into the binary and covered by tests.
+            preconditionFailure("built-in signature list does not compile: \(error)")
+        }
+    }()
+
+    /// The patterns of a list in the list format; `list` names it in errors.
+    public static func parse(_ text: String, list: String) throws(SignatureListError) -> [SignaturePattern] {
+        var patterns = [SignaturePattern]()
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            do {
+                patterns.append(try SignaturePattern(line))
+            } catch {
+                throw SignatureListError(list: list, line: number + 1, pattern: line, reason: error.reason)
+            }
+        }
+        return patterns
+    }
+
+    /// Reads a list file (UTF-8, list format).
+    public static func load(path: String) throws -> [SignaturePattern] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try parse(text, list: path)
+    }
+
+    /// The defaults with any list replaced by the file given for it.
+    public static func loading(
+        irrelevant: String? = nil, prefix: String? = nil, sentinel: String? = nil, lineNumbers: String? = nil
+    ) throws -> SignatureLists {
+        var lists = defaults
+        if let irrelevant { lists.irrelevant = try load(path: irrelevant) }
+        if let prefix { lists.prefix = try load(path: prefix) }
+        if let sentinel { lists.sentinel = try load(path: sentinel) }
+        if let lineNumbers { lists.lineNumbers = try load(path: lineNumbers) }
+        return lists
+    }
+}

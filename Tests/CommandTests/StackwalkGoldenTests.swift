@@ -1,0 +1,88 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `postmortem analyze` text against minidump-stackwalk's own golden outputs (rust-minidump's insta
+/// snapshots and Breakpad's minidump2.stackwalk.out): the same threads, frames, functions, source
+/// lines, recovered registers and "Found by" lines.
+@Suite("analyze against minidump-stackwalk's goldens")
+struct StackwalkGoldenTests {
+    /// The `Thread N ...` blocks of a report, with source-line offsets (`+ 0x562]`) dropped: Breakpad and
+    /// rust-minidump measure them from different addresses and we do not print them.
+    static func threadBlocks(_ text: String) -> [String] {
+        var blocks = [String]()
+        var current: [String]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("Thread ") {
+                if let current { blocks.append(current.joined(separator: "\n")) }
+                current = [line]
+            } else if line.isEmpty || line.hasPrefix("Loaded modules") {
+                if let block = current { blocks.append(block.joined(separator: "\n")) }
+                current = nil
+            } else if current != nil {
+                current!.append(line.replacingOccurrences(of: #" \+ 0x[0-9a-f]+\]"#, with: "]", options: .regularExpression))
+            }
+        }
+        if let current { blocks.append(current.joined(separator: "\n")) }
+        return blocks
+    }
+
+    static func snapshot(_ name: String) throws -> String {
+        try String(
+            contentsOfFile: TestEnvironment.shared("rust-minidump/minidump-stackwalk/tests/snapshots/test_minidump_stackwalk__\(name).snap"),
+            encoding: .utf8)
+    }
+
+    static func analyze(_ arguments: [String]) throws -> String {
+        let result = try runProcess(TestEnvironment.postmortemExecutable, ["analyze"] + arguments)
+        #expect(result.status == 0, "\(result.stderrText)")
+        return result.stdoutText
+    }
+
+    static func line(_ text: String, prefix: String) -> String? {
+        text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
+    }
+
+    @Test(
+        "rust-minidump snapshots: the crashing thread, frame by frame",
+        arguments: [
+            ("macos_inlines_human", "pipeline-inlines-macos-segv.dmp", true),
+            ("human-symbols", "test.dmp", true),
+            ("linux_human", "linux-mini.dmp", false),
+        ])
+    func rustSnapshot(snapshot: String, dump: String, symbols: Bool) throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the goldens cannot be compared")
+        let testdata = TestEnvironment.shared("rust-minidump/testdata")
+        let ours = try Self.analyze(
+            [testdata + "/" + dump] + (symbols ? ["--symbol-path", testdata + "/symbols"] : []))
+        let theirs = try Self.snapshot(snapshot)
+        #expect(Self.line(ours, prefix: "Crash reason:") == Self.line(theirs, prefix: "Crash reason:"))
+        #expect(Self.line(ours, prefix: "Crash address:") == Self.line(theirs, prefix: "Crash address:"))
+        let ourBlocks = Self.threadBlocks(ours)
+        let theirBlocks = Self.threadBlocks(theirs)
+        let crashed = try #require(theirBlocks.first { $0.hasPrefix("Thread") && $0.contains("(crashed)") })
+        #expect(ourBlocks.first == crashed)
+    }
+
+    @Test("Breakpad's minidump2.stackwalk.machine_readable.out: module, function, file and line of every frame")
+    func breakpadMachineReadable() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the goldens cannot be compared")
+        let testdata = TestEnvironment.shared("breakpad/src/processor/testdata")
+        let result = try runProcess(
+            TestEnvironment.postmortemExecutable,
+            ["analyze", "--json", testdata + "/minidump2.dmp", "--symbol-path", testdata + "/symbols"])
+        try #require(result.status == 0, "\(result.stderrText)")
+        let report = try JSONDecoder().decode(AnalyzeCommandTests.Report.self, from: result.stdout)
+        let frames = report.threads[try #require(report.crash_info.crashing_thread)].frames
+        // Lines `0|N|module|function|file|line|offset` of the crashing thread.
+        let golden = try String(contentsOfFile: testdata + "/minidump2.stackwalk.machine_readable.out", encoding: .utf8)
+            .split(separator: "\n").filter { $0.hasPrefix("0|") }.map { $0.split(separator: "|", omittingEmptySubsequences: false) }
+        #expect(frames.count == golden.count)
+        for (frame, fields) in zip(frames, golden) {
+            #expect(frame.module == String(fields[2]))
+            #expect((frame.function ?? "") == String(fields[3]))
+            #expect((frame.file ?? "") == String(fields[4]))
+            #expect(frame.line.map(String.init) ?? (fields[5].isEmpty ? "" : "0") == String(fields[5]))
+        }
+    }
+}
