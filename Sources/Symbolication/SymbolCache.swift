@@ -230,3 +230,62 @@ public struct SymbolCache: Sendable {
 }
 
 extension SymbolCache: SymbolProvider {}
+
+extension SymbolCache {
+    /// Rows of the rules table examined when walking back from an address: ranges nest and overlap
+    /// (STACK WIN FPO and FrameData records for one function, CFI deltas after their INIT row).
+    static let ruleSearchLimit = 4096
+
+    /// The `STACK CFI INIT` record covering `rva` with its deltas at or before `rva`, as
+    /// `SymbolFile.cfi(at:)` and `CFIRecord.rules(at:)` would give them.
+    public func cfiRecord(at rva: UInt64) -> CFIRecord? {
+        guard let index = lastIndex(in: rules, recordSize: Self.ruleSize, atMost: rva) else { return nil }
+        var deltas = [CFIRecord.Delta]()
+        var candidate = index
+        while candidate >= 0, index - candidate < Self.ruleSearchLimit {
+            let base = candidate * Self.ruleSize
+            switch u32(rules, base + 16) {
+            case 1: deltas.append(.init(address: u64(rules, base), rules: string(rules, base + 24)))
+            case 0:
+                let start = u64(rules, base)
+                guard rva - start < u64(rules, base + 8) else { return nil }
+                return CFIRecord(address: start, size: u64(rules, base + 8), rules: string(rules, base + 24), deltas: deltas.reversed())
+            default: break
+            }
+            candidate -= 1
+        }
+        return nil
+    }
+
+    /// The STACK WIN record covering `rva`, FrameData preferred over FPO and the innermost range when
+    /// they nest, as `SymbolFile.stackWin(at:)` chooses.
+    public func stackWinRecord(at rva: UInt64) -> StackWinRecord? {
+        guard let index = lastIndex(in: rules, recordSize: Self.ruleSize, atMost: rva) else { return nil }
+        var best: StackWinRecord?
+        var candidate = index
+        var seen = 0
+        // As in SymbolFile, only a bounded number of earlier STACK WIN records can still cover `rva`.
+        while candidate >= 0, seen < 64, index - candidate < Self.ruleSearchLimit {
+            let base = candidate * Self.ruleSize
+            candidate -= 1
+            guard u32(rules, base + 16) == 2 else { continue }
+            seen += 1
+            let start = u64(rules, base)
+            guard rva - start < u64(rules, base + 8) else { continue }
+            let text = "STACK WIN " + string(rules, base + 24) + "\n"
+            guard let record = (try? SymbolFile(parsing: MappedFile(bytes: Array(text.utf8)).bytes))?.stackWin.first else {
+                continue
+            }
+            if best == nil || (record.type == StackWinRecord.frameData && best!.type != StackWinRecord.frameData) {
+                best = record
+            }
+        }
+        return best
+    }
+
+    /// Whether a function or public symbol covers `rva`; nil when the cache holds neither.
+    public func hasSymbol(at rva: UInt64) -> Bool? {
+        if functions.count == 0 && publics.count == 0 { return nil }
+        return !frames(at: rva).isEmpty
+    }
+}

@@ -121,23 +121,64 @@ extension SymbolCache {
         return out
     }
 
-    /// Opens the cache kept beside `symbolsPath` (`<file>.pmcache`), building and storing it first
-    /// when it is missing, unreadable or of another format version.
-    public static func cached(for symbolsPath: String, build: () throws -> SymbolFile) throws -> SymbolCache {
-        let cachePath = symbolsPath + ".pmcache"
-        if let cache = try? SymbolCache(path: cachePath) { return cache }
+    /// Opens the cache of the symbols at `symbolsPath`, building and storing it first when it is
+    /// missing, older than the symbols, unreadable or of another format version.
+    ///
+    /// The cache is kept beside the symbols (`<file>.pmcache`), or, when that folder cannot be written
+    /// (a read-only symbol tree), under `cacheFolder` keyed by the symbols' path, size and time.
+    public static func cached(for symbolsPath: String, cacheFolder: String? = defaultCacheFolder, build: () throws -> SymbolFile)
+        throws -> SymbolCache
+    {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: symbolsPath)
+        let modified = (attributes?[.modificationDate] as? Date) ?? .distantPast
+        let size = (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+        var candidates = [symbolsPath + ".pmcache"]
+        if let cacheFolder {
+            let key = fnv1a(symbolsPath + "|\(size)|\(modified.timeIntervalSince1970)")
+            candidates.append(cacheFolder + "/" + String(key, radix: 16) + "-" + (symbolsPath as NSString).lastPathComponent + ".pmcache")
+        }
+        for candidate in candidates {
+            let cacheModified = (try? FileManager.default.attributesOfItem(atPath: candidate))?[.modificationDate] as? Date
+            if let cacheModified, cacheModified >= modified, let cache = try? SymbolCache(path: candidate) { return cache }
+        }
         let bytes = Self.build(from: try build())
-        // Written to a temporary name and renamed, so a reader never sees half a cache. A folder
-        // that cannot be written (a read-only symbol tree) still gets an answer, from memory.
-        let temporary = cachePath + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
-        guard (try? Data(bytes).write(to: URL(fileURLWithPath: temporary))) != nil else {
-            return try SymbolCache(bytes: MappedFile(bytes: bytes).bytes)
+        for candidate in candidates {
+            if let cache = store(bytes, at: candidate) { return cache }
         }
-        guard rename(temporary, cachePath) == 0 else {
+        // Nowhere to keep it: answer from memory this time.
+        return try SymbolCache(bytes: MappedFile(bytes: bytes).bytes)
+    }
+
+    /// `$XDG_CACHE_HOME/postmortem/symbol-cache`, else `~/.cache/postmortem/symbol-cache`.
+    public static var defaultCacheFolder: String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let base = environment["XDG_CACHE_HOME"], !base.isEmpty { return base + "/postmortem/symbol-cache" }
+        if let home = environment["HOME"], !home.isEmpty { return home + "/.cache/postmortem/symbol-cache" }
+        return nil
+    }
+
+    /// Writes `bytes` to `path` through a temporary name and a rename, so a reader never sees half a
+    /// cache, and maps the result; nil when the folder cannot be written.
+    static func store(_ bytes: [UInt8], at path: String) -> SymbolCache? {
+        let folder = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let temporary = path + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
+        guard (try? Data(bytes).write(to: URL(fileURLWithPath: temporary))) != nil else { return nil }
+        guard rename(temporary, path) == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
-            return try SymbolCache(bytes: MappedFile(bytes: bytes).bytes)
+            return nil
         }
-        return try SymbolCache(path: cachePath)
+        return try? SymbolCache(path: path)
+    }
+
+    /// 64-bit FNV-1a, for cache file names (not security).
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01B3
+        }
+        return hash
     }
 }
 
