@@ -35,13 +35,16 @@ public struct PDBUnwindRules: ModuleUnwindRules, X86ParameterSizes {
     /// PDBs carry no Breakpad CFI; x64 unwind data lives in the image.
     public func cfi(at rva: UInt64) -> CFIRecord? { nil }
 
+    /// The FrameData or FPO record covering `rva` (FrameData preferred, as Breakpad does).
     public func stackWin(at rva: UInt64) -> StackWinRecord? { records.stackWin(at: rva) }
 
+    /// Whether a procedure, or a public symbol in the same section, covers `rva`.
     public func hasFunction(at rva: UInt64) -> Bool? {
         if index.functions.isEmpty && index.publics.isEmpty { return nil }
         guard let rva32 = UInt32(exactly: rva) else { return false }
         return index.lookup(rva: rva32) != nil
     }
 
+    /// The parameter bytes of the frame data covering `rva`.
     public func parameterSize(at rva: UInt64) -> UInt64? { stackWin(at: rva)?.parameterSize }
 }
