@@ -1,8 +1,19 @@
+import BinaryReading
 import BreakpadSymbols
 import ProgramDatabase
 
 /// STACK WIN records from a PDB's x86 frame data, as Breakpad's dump_syms writes them.
-enum StackWinConversion {
+public enum StackWinConversion {
+    /// Every STACK WIN record of `pdb` (FrameData, then FPO), at image RVAs (through OMAP when the
+    /// image was reordered): what the x86 unwinder needs from a PDB without writing a .sym file.
+    public static func records(pdb: PDBFile) throws(ParseError) -> [StackWinRecord] {
+        let imageEnd = try pdb.sectionHeaders().map { $0.virtualAddress &+ max($0.virtualSize, $0.sizeOfRawData) }.max()
+        let mapping = AddressMapping(
+            omap: try pdb.omapFromSource(), toSource: try pdb.omapToSource(), imageEnd: imageEnd ?? UInt32.max)
+        return frameData(try pdb.frameData(), names: try pdb.stringTable(), mapping: mapping)
+            + fpo(try pdb.fpoRecords(), mapping: mapping)
+    }
+
     /// `STACK WIN 4` from `FRAMEDATA` records: the program string comes from `/names`.
     static func frameData(
         _ records: [FrameData], names: PDBStringTable?, mapping: AddressMapping
