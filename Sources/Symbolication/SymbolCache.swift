@@ -249,7 +249,8 @@ extension SymbolCache {
             case 0:
                 let start = u64(rules, base)
                 guard rva - start < u64(rules, base + 8) else { return nil }
-                return CFIRecord(address: start, size: u64(rules, base + 8), rules: string(rules, base + 24), deltas: deltas.reversed())
+                return CFIRecord(
+                    address: start, size: u64(rules, base + 8), rules: string(rules, base + 24), deltas: deltas.reversed())
             default: break
             }
             candidate -= 1

@@ -135,7 +135,8 @@ extension SymbolCache {
         var candidates = [symbolsPath + ".pmcache"]
         if let cacheFolder {
             let key = fnv1a(symbolsPath + "|\(size)|\(modified.timeIntervalSince1970)")
-            candidates.append(cacheFolder + "/" + String(key, radix: 16) + "-" + (symbolsPath as NSString).lastPathComponent + ".pmcache")
+            candidates.append(
+                cacheFolder + "/" + String(key, radix: 16) + "-" + (symbolsPath as NSString).lastPathComponent + ".pmcache")
         }
         for candidate in candidates {
             let cacheModified = (try? FileManager.default.attributesOfItem(atPath: candidate))?[.modificationDate] as? Date

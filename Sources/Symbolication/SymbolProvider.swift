@@ -48,6 +48,12 @@ public struct PDBSymbolProvider: SymbolProvider {
         debugID = pdb.debugIdentifier
     }
 
+    /// A provider over an opened PDB and its index (built once when unwinding reads it too).
+    public init(pdb: PDBFile, index: PDBAddressIndex) {
+        self.index = index
+        debugID = pdb.debugIdentifier
+    }
+
     public func frames(at rva: UInt64) -> [SymbolizedFrame] {
         guard let rva32 = UInt32(exactly: rva), let location = index.lookup(rva: rva32) else { return [] }
         var frames = location.inlineFrames.map {

@@ -3,6 +3,7 @@ import BreakpadSymbols
 import Foundation
 import Minidump
 import PortableExecutable
+import ProgramDatabase
 import StackWalk
 import SymbolClient
 import SymbolStore
@@ -121,12 +122,17 @@ public enum ModuleResolver {
         }
         var symbolizer: (any SymbolProvider)? = breakpad.map { BreakpadSymbolProvider(file: $0) }
         var symbolFile = breakpad == nil ? nil : breakpadPath
-        let pdbRules: (any ModuleUnwindRules)? = nil
+        var pdbRules: (any ModuleUnwindRules)?
         if let pdbPath = path(keys.pdb) {
             do {
-                let provider = try PDBSymbolProvider(path: pdbPath)
-                symbolizer = provider
+                let pdb = try PDBFile(path: pdbPath)
+                let index = try PDBAddressIndex(pdb)
+                symbolizer = PDBSymbolProvider(pdb: pdb, index: index)
                 symbolFile = pdbPath
+                // FPO and FrameData matter to x86 walks only; other PDBs leave unwinding to the image.
+                if let rules = try? PDBUnwindRules(pdb: pdb, index: index), !rules.stackWinRecords.isEmpty {
+                    pdbRules = rules
+                }
             } catch {
                 corrupt = true
                 warnings.append("\(pdbPath): \(error)")
