@@ -29,7 +29,8 @@ struct StackwalkGoldenTests {
 
     static func snapshot(_ name: String) throws -> String {
         try String(
-            contentsOfFile: TestEnvironment.shared("rust-minidump/minidump-stackwalk/tests/snapshots/test_minidump_stackwalk__\(name).snap"),
+            contentsOfFile: TestEnvironment.shared(
+                "rust-minidump/minidump-stackwalk/tests/snapshots/test_minidump_stackwalk__\(name).snap"),
             encoding: .utf8)
     }
 
@@ -76,7 +77,9 @@ struct StackwalkGoldenTests {
         let frames = report.threads[try #require(report.crash_info.crashing_thread)].frames
         // Lines `0|N|module|function|file|line|offset` of the crashing thread.
         let golden = try String(contentsOfFile: testdata + "/minidump2.stackwalk.machine_readable.out", encoding: .utf8)
-            .split(separator: "\n").filter { $0.hasPrefix("0|") }.map { $0.split(separator: "|", omittingEmptySubsequences: false) }
+            .split(separator: "\n").filter { $0.hasPrefix("0|") }.map {
+                $0.split(separator: "|", omittingEmptySubsequences: false)
+            }
         #expect(frames.count == golden.count)
         for (frame, fields) in zip(frames, golden) {
             #expect(frame.module == String(fields[2]))
@@ -84,5 +87,43 @@ struct StackwalkGoldenTests {
             #expect((frame.file ?? "") == String(fields[4]))
             #expect(frame.line.map(String.init) ?? (fields[5].isEmpty ? "" : "0") == String(fields[5]))
         }
+    }
+
+    struct SnapshotFrame: Decodable, Equatable {
+        var frame: Int
+        var trust: String
+        var offset: String
+        var module: String?
+        var module_offset: String?
+        var function: String?
+        var function_offset: String?
+        var file: String?
+        var line: Int?
+        var missing_symbols: Bool
+    }
+
+    struct SnapshotReport: Decodable {
+        struct Thread: Decodable { var frames: [SnapshotFrame] }
+        struct Crashing: Decodable { var threads_index: Int }
+        var crashing_thread: Crashing?
+        var threads: [Thread]
+    }
+
+    @Test("rust-minidump's --json snapshot of test.dmp with symbols: the schema's frame fields, value for value")
+    func rustJSONSnapshot() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the goldens cannot be compared")
+        let testdata = TestEnvironment.shared("rust-minidump/testdata")
+        let result = try runProcess(
+            TestEnvironment.postmortemExecutable,
+            ["analyze", "--json", testdata + "/test.dmp", "--symbol-path", testdata + "/symbols"])
+        try #require(result.status == 0, "\(result.stderrText)")
+        let ours = try JSONDecoder().decode(SnapshotReport.self, from: result.stdout)
+        // The snapshot file starts with insta's front matter between two `---` lines.
+        let snapshot = try Self.snapshot("json-pretty-symbols")
+        let body = try #require(snapshot.range(of: "\n---\n").map { String(snapshot[$0.upperBound...]) })
+        let theirs = try JSONDecoder().decode(SnapshotReport.self, from: Data(body.utf8))
+        let ourThread = ours.threads[try #require(ours.crashing_thread?.threads_index)]
+        let theirThread = theirs.threads[try #require(theirs.crashing_thread?.threads_index)]
+        #expect(ourThread.frames == theirThread.frames)
     }
 }
