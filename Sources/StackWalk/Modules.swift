@@ -15,7 +15,18 @@ public protocol ModuleUnwindRules: Sendable {
 extension SymbolFile: ModuleUnwindRules {
     public func hasFunction(at rva: UInt64) -> Bool? {
         if functions.isEmpty && publics.isEmpty { return nil }
-        return function(at: rva) != nil || publicSymbol(at: rva) != nil
+        if function(at: rva) != nil { return true }
+        guard let symbol = publicSymbol(at: rva) else { return false }
+        // A PUBLIC has no size: it names `rva` only when no FUNC starts between the two (Breakpad's
+        // and rust-minidump's rule; without it a scan of the macOS fixture's threads accepts a
+        // pointer into data past the last function).
+        var low = 0
+        var high = functions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if functions[middle].address <= rva { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 || functions[low - 1].address <= symbol.address
     }
 }
 
