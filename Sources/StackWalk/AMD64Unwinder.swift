@@ -11,8 +11,10 @@ struct AMD64Unwinder: CallerUnwinder {
 
     func caller(of frames: [StackFrame], walker: StackWalker) -> StackFrame? {
         let callee = frames[frames.count - 1]
-        if let frame = walker.windowsX64Caller(of: callee) { return frame }
-        if let frame = walker.cfiCaller(of: callee) { return frame }
+        // Unwind data is trusted as it stands, except for a return address that no code can have
+        // (seen in Breakpad's linux_overflow.dmp, where a smashed stack feeds CFI ASCII text).
+        if let frame = walker.windowsX64Caller(of: callee), !StackWalker.isNonCanonical(frame.pc) { return frame }
+        if let frame = walker.cfiCaller(of: callee), !StackWalker.isNonCanonical(frame.pc) { return frame }
         // On Windows the frame register may point anywhere into the frame (UNWIND_INFO.FrameOffset),
         // so a bare rbp chain proves nothing there.
         if !walker.hasWindowsX64Modules, let frame = walker.amd64FramePointerCaller(of: callee) { return frame }
