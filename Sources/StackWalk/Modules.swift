@@ -1,4 +1,5 @@
 import BreakpadSymbols
+import Foundation
 
 /// Unwind rules a module's symbol file provides (Breakpad `STACK CFI` and `STACK WIN`, or the same
 /// converted from a PDB), looked up by RVA.
@@ -14,7 +15,18 @@ public protocol ModuleUnwindRules: Sendable {
 extension SymbolFile: ModuleUnwindRules {
     public func hasFunction(at rva: UInt64) -> Bool? {
         if functions.isEmpty && publics.isEmpty { return nil }
-        return function(at: rva) != nil || publicSymbol(at: rva) != nil
+        if function(at: rva) != nil { return true }
+        guard let symbol = publicSymbol(at: rva) else { return false }
+        // A PUBLIC has no size: it names `rva` only when no FUNC starts between the two (Breakpad's
+        // and rust-minidump's rule; without it a scan of the macOS fixture's threads accepts a
+        // pointer into data past the last function).
+        var low = 0
+        var high = functions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if functions[middle].address <= rva { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 || functions[low - 1].address <= symbol.address
     }
 }
 
@@ -52,6 +64,8 @@ public struct WalkModule: Sendable {
 /// The modules of a process, sorted by base address for lookups.
 public struct ModuleSet: Sendable {
     public let modules: [WalkModule]
+    /// Data parsed from the modules on first use (function tables), shared by every walk over this set.
+    public let parsed = ModuleDataCache()
 
     /// Sorts `modules` by base; overlapping modules are kept, the lookup answers with the later base.
     public init(_ modules: [WalkModule]) {
@@ -73,5 +87,34 @@ public struct ModuleSet: Sendable {
     /// The module containing `address`.
     public func module(containing address: UInt64) -> WalkModule? {
         index(containing: address).map { modules[$0] }
+    }
+}
+
+/// Values derived from one module (a parsed function table, say), made once and shared by the walks
+/// of all threads, which may run concurrently.
+///
+/// A lock rather than an actor: the walker is synchronous, and a value is cheap to make twice when
+/// two walks race for it (the first stored wins).
+public final class ModuleDataCache: @unchecked Sendable {
+    private struct Key: Hashable {
+        var module: Int
+        var kind: ObjectIdentifier
+    }
+
+    private let lock = NSLock()
+    private var values: [Key: any Sendable] = [:]
+
+    public init() {}
+
+    /// The value of type `Value` for the module at `index` of the set, made by `make` the first time.
+    public func value<Value: Sendable>(module index: Int, _ make: () -> Value) -> Value {
+        let key = Key(module: index, kind: ObjectIdentifier(Value.self))
+        if let value = lock.withLock({ values[key] }) as? Value { return value }
+        let made = make()
+        return lock.withLock {
+            if let existing = values[key] as? Value { return existing }
+            values[key] = made
+            return made
+        }
     }
 }

@@ -81,30 +81,14 @@ extension PEImage {
     /// than to `UNWIND_INFO` (MSVC writes these for split functions); it is followed too. A chain
     /// that revisits an entry or exceeds `maximumUnwindChainDepth` is an error.
     public func x64UnwindChain(for function: RuntimeFunction) throws(ParseError) -> [X64UnwindInfo] {
-        var chain = [X64UnwindInfo]()
-        var seen = Set<UInt32>()
-        var address = function.unwindInfoAddress
-        var steps = 0
-        while true {
-            steps += 1
-            guard steps <= Self.maximumUnwindChainDepth, seen.insert(address).inserted else {
-                throw ParseError(
-                    offset: Int64(fileOffset(ofRVA: address & ~1) ?? 0), field: "UNWIND_INFO.ChainedFunction",
-                    kind: .invalidValue(
-                        steps > Self.maximumUnwindChainDepth
-                            ? "chain longer than \(Self.maximumUnwindChainDepth)" : "chain loops back to RVA 0x\(hex(address))"))
-            }
-            if address & 1 != 0 {
-                var reader = try bytes(
-                    atRVA: address & ~1, size: UInt32(RuntimeFunction.size), field: "RUNTIME_FUNCTION (indirect)"
-                ).reader()
-                address = try RuntimeFunction(parsing: &reader).unwindInfoAddress
-                continue
-            }
-            let info = try X64UnwindInfo(at: address, in: self)
-            chain.append(info)
-            guard let parent = info.chainedFunction else { return chain }
-            address = parent.unwindInfoAddress
-        }
+        try X64UnwindInfo.chain(
+            for: function,
+            readFunction: { (rva) throws(ParseError) in
+                var reader = try bytes(atRVA: rva, size: UInt32(RuntimeFunction.size), field: "RUNTIME_FUNCTION (indirect)")
+                    .reader()
+                return try RuntimeFunction(parsing: &reader)
+            },
+            readInfo: { (rva) throws(ParseError) in try X64UnwindInfo(at: rva, in: self) },
+            errorOffset: { Int64(fileOffset(ofRVA: $0) ?? 0) })
     }
 }

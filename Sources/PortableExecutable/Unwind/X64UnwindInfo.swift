@@ -87,8 +87,15 @@ public struct X64UnwindInfo: Sendable, Equatable {
 
     /// Reads the structure at `rva` of `image`.
     public init(at rva: UInt32, in image: PEImage, referencedAt: Int64? = nil) throws(ParseError) {
+        try self.init(at: rva) { (rva, size, field) throws(ParseError) in
+            try image.bytes(atRVA: rva, size: size, field: field, referencedAt: referencedAt)
+        }
+    }
+
+    /// Reads the structure at `rva` through `read`, which returns `size` bytes at an RVA (named `field` in errors).
+    init(at rva: UInt32, read: (UInt32, UInt32, String) throws(ParseError) -> ByteView) throws(ParseError) {
         self.rva = rva
-        let header = try image.bytes(atRVA: rva, size: 4, field: "UNWIND_INFO", referencedAt: referencedAt)
+        let header = try read(rva, 4, "UNWIND_INFO")
         var reader = header.reader()
         let versionAndFlags = try reader.read(UInt8.self, "UNWIND_INFO.VersionAndFlags")
         version = versionAndFlags & 0x7
@@ -108,9 +115,7 @@ public struct X64UnwindInfo: Sendable, Equatable {
         let hasHandler = flags.contains(.exceptionHandler) || flags.contains(.terminationHandler)
         let chained = flags.contains(.chainInfo)
         let trailer = chained ? RuntimeFunction.size : (hasHandler ? 4 : 0)
-        let all = try image.bytes(
-            atRVA: rva, size: UInt32(4 + paddedSlots * 2 + trailer), field: "UNWIND_INFO.UnwindCode",
-            referencedAt: referencedAt)
+        let all = try read(rva, UInt32(4 + paddedSlots * 2 + trailer), "UNWIND_INFO.UnwindCode")
         var slots = [UInt16]()
         slots.reserveCapacity(slotCount)
         for index in 0..<slotCount {
