@@ -149,10 +149,12 @@ struct AnalyzeCommandTests {
         #expect(first.inlines?.map(\.function) == ["stackTestClass::stackMethod", "stackTestRun2"])
         #expect(first.inlines?.map(\.line) == [129, 144])
         #expect(report.crash_info.type == "0x80000003" || report.crash_info.type == "EXCEPTION_BREAKPOINT")
-        #expect(
-            report.threads[crashing].frames.contains {
-                $0.function == "stackTestRun" || $0.inlines?.contains { $0.function == "stackTestRun" } == true
-            })
+        // The caller, unwound with the .pdata the dump holds: stackTestRun (185) inlined into wmain.
+        let caller = try #require(report.threads[crashing].frames.dropFirst().first)
+        #expect(caller.trust == "cfi")
+        #expect(caller.inlines?.first?.function == "stackTestRun")
+        #expect(caller.inlines?.first?.line == 185)
+        #expect(caller.function == "wmain")
     }
 
     @Test("kernel small dumps: the bugcheck, and the faulting processor's stack through the drivers")

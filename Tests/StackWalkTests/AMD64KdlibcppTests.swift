@@ -24,7 +24,7 @@ import Testing
             try dump.modules().map { module in
                 WalkModule(
                     base: module.baseOfImage, size: UInt64(module.sizeOfImage), name: Self.fileName(module.imageName),
-                    image: UserDumpImage(memory: memory, base: module.baseOfImage))
+                    image: CapturedImage(memory: UserDumpStackMemory(memory), base: module.baseOfImage))
             })
         let pdb = try PDBSymbolProvider(path: folder + "/targetapp.pdb")
         let walker = StackWalker(architecture: .amd64, modules: modules, memory: UserDumpStackMemory(memory))
@@ -32,7 +32,8 @@ import Testing
         #expect(threads.count == 3)
         var mainThreadSeen = false
         for thread in threads {
-            let stack = walker.walk(context: try #require(RegisterSet(amd64Context: thread.context)))
+            let stack = walker.walk(
+                context: RegisterSet(context: try MinidumpFile.decodeContext(thread.context, architecture: .amd64)))
             #expect(stack.warnings.isEmpty)
             #expect(stack.frames.dropFirst().allSatisfy { $0.trust == .cfi }, "every caller from unwind data")
             // Every thread starts where Windows 10 starts threads.

@@ -123,7 +123,7 @@ extension DumpContents {
             memory = UserDumpMemory(regions: [])
             warnings.append("memory regions: \(error)")
         }
-        let captured = UserDumpCapturedMemory(memory: memory)
+        let captured = UserDumpStackMemory(memory)
         let processor: ProcessorArchitecture? =
             switch dump.header.machineImageType {
             case .x86: .x86
@@ -301,21 +301,6 @@ extension DumpContents {
             }
         }
         return module
-    }
-}
-
-/// A full user-mode dump's memory as the walker reads it.
-public struct UserDumpCapturedMemory: StackMemory {
-    public let memory: UserDumpMemory
-
-    public init(memory: UserDumpMemory) { self.memory = memory }
-
-    public func bytes(at address: UInt64, count: Int) -> [UInt8]? { memory.read(address, count: count) }
-    public func readUInt32(at address: UInt64) -> UInt32? {
-        bytes(at: address, count: 4).map { UInt32($0[0]) | UInt32($0[1]) << 8 | UInt32($0[2]) << 16 | UInt32($0[3]) << 24 }
-    }
-    public func readUInt64(at address: UInt64) -> UInt64? {
-        bytes(at: address, count: 8).map { bytes in bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
     }
 }
 
