@@ -6,7 +6,8 @@ only once durably stored. Phase 2 starts `--role worker` on the same data folder
 queue is empty: processed dumps per second with the repository's symbols (warm after the first).
 Printed, not asserted. Every request goes to 127.0.0.1 and both loops are bounded in time.
 Run: python3 Benchmarks/serve.py [--seconds 10] [--clients 8] [--workers 2]
-(after `swift build -c release --product postmortem`; falls back to the debug build).
+(after `swift build -c release --product postmortem`; falls back to the debug build; $POSTMORTEM_EXECUTABLE
+overrides both).
 """
 import argparse
 import gzip
@@ -27,6 +28,8 @@ TOKEN = "benchmark-read-token-0123456789"
 
 
 def executable():
+    if os.environ.get("POSTMORTEM_EXECUTABLE"):
+        return os.environ["POSTMORTEM_EXECUTABLE"]
     for build in ("release", "debug"):
         path = os.path.join(ROOT, ".build", build, "postmortem")
         if os.path.exists(path):
@@ -60,8 +63,12 @@ def start(data, role, extra):
          "--symbol-path", os.path.join(ROOT, "Tests", "Fixtures", "symbols")] + extra,
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     deadline = time.time() + 60
+    log = ""
     while time.time() < deadline:
         line = process.stderr.readline()
+        log += line
+        if not line:
+            sys.exit(f"{executable()} serve exited (a build without `serve`?): {log}")
         match = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
         if match:
             # Keep draining the log so the server never blocks on a full pipe.
