@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Bounds-checked little-endian reads over memory-mapped files.
@@ -46,6 +50,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The crash collection service (`postmortem serve`): uploads, queue, worker, buckets, dashboard.
+        .target(
+            name: "CrashService",
+            dependencies: [
+                "Analysis", "Minidump", "SymbolStore", "SymbolClient", "SymbolServer",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Symbol providers, format conversion (dump-syms) and address lookup across formats.
         .target(
             name: "Symbolication",
@@ -66,7 +81,7 @@ let package = Package(
             name: "PostmortemCommands",
             dependencies: [
                 "Analysis", "Symbolication", "Minidump", "KernelDump", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
-                "SymbolClient", "SymbolServer", "PortableExecutable", "BinaryReading",
+                "SymbolClient", "SymbolServer", "CrashService", "PortableExecutable", "BinaryReading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,6 +123,16 @@ let package = Package(
             dependencies: [
                 "SymbolServer", "SymbolClient", "SymbolStore", "BinaryReading", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "CrashServiceTests",
+            dependencies: [
+                "CrashService", "Analysis", "SymbolStore", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         .testTarget(

@@ -10,7 +10,7 @@ public struct Postmortem: ParsableCommand {
         subcommands: [
             ModulesCommand.self, DumpCommand.self, MatchCommand.self, RescueCommand.self, SymbolizeCommand.self,
             SymstoreCommand.self, VerifyCommand.self, DumpSymsCommand.self, ServeSymbolsCommand.self, FetchCommand.self,
-            AnalyzeCommand.self,
+            AnalyzeCommand.self, ServeCommand.self,
         ]
     )
 

@@ -44,6 +44,7 @@ struct CommandLineTests {
             (["serve-symbols", "--help"], "help-serve-symbols.txt"),
             (["fetch", "--help"], "help-fetch.txt"),
             (["analyze", "--help"], "help-analyze.txt"),
+            (["serve", "--help"], "help-serve.txt"),
         ])
     func help(arguments: [String], name: String) throws {
         let result = try run(arguments)

@@ -1,0 +1,149 @@
+import Foundation
+import Hummingbird
+
+/// The JSON API under `/api/` (docs/service-api.md).
+struct APIRoutes {
+    let parts: ServiceParts
+    let fileIO = FileIO()
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/api/buckets") { request, _ in
+            let query = try ListQuery(request)
+            return try json(try await parts.database.topBuckets(query.buckets))
+        }
+        router.get("/api/buckets/:id") { request, context in
+            let id = try bucketID(context)
+            guard let bucket = try await parts.database.bucket(id: id) else { throw notFound("bucket") }
+            let page = try ListQuery(request)
+            let reports = try await parts.database.reports(bucketID: id, page: page.page, perPage: page.perPage)
+            return try json(BucketResponse(bucket: bucket, reports: reports))
+        }
+        router.get("/api/reports") { request, _ in
+            let query = try ListQuery(request)
+            guard let text = request.uri.queryParameters.get("status"), let status = ReportStatus(rawValue: text) else {
+                throw HTTPError(.badRequest, message: "status must be one of queued, processing, processed, failed")
+            }
+            return try json(try await parts.database.reports(status: status, page: query.page, perPage: query.perPage))
+        }
+        router.get("/api/reports/:id") { _, context in
+            let id = try reportID(context)
+            guard let report = try await parts.database.report(id: id.uuidString.lowercased()) else {
+                throw notFound("report")
+            }
+            let processed = try await parts.database.processedJSON(reportID: report.id)
+            // The processed document is stored as the analyzer wrote it; it is spliced in, not re-encoded.
+            var body = Data("{\"report\":".utf8)
+            body += try Self.encoder.encode(report)
+            body += Data(",\"processed\":".utf8)
+            body += processed ?? Data("null".utf8)
+            body += Data("}".utf8)
+            return Response.data(body, contentType: "application/json")
+        }
+        router.get("/api/reports/:id/dump") { _, context in
+            let id = try reportID(context)
+            guard try await parts.database.report(id: id.uuidString.lowercased()) != nil,
+                let path = parts.storage.localPath(for: .dump(reportID: id))
+            else { throw notFound("dump") }
+            let body = try await fileIO.loadFile(path: path, context: context)
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/octet-stream",
+                    .contentDisposition: "attachment; filename=\"\(id.uuidString.lowercased()).dmp\"",
+                ], body: body)
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    func json<T: Encodable>(_ value: T) throws -> Response {
+        Response.data(try Self.encoder.encode(value), contentType: "application/json")
+    }
+}
+
+/// `GET /api/buckets/{id}`: the bucket and a page of its reports.
+struct BucketResponse: Encodable {
+    var bucket: BucketDetail
+    var reports: Page<ReportRecord>
+}
+
+func notFound(_ what: String) -> HTTPError { HTTPError(.notFound, message: "no such \(what)") }
+
+/// A report id from the path: `bp-<uuid>` or `<uuid>`; anything else is refused before it reaches storage.
+func reportID(_ context: BasicRequestContext) throws -> UUID {
+    guard var text = context.parameters.get("id") else { throw notFound("report") }
+    if text.lowercased().hasPrefix("bp-") { text.removeFirst(3) }
+    guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, message: "report ids are UUIDs") }
+    return id
+}
+
+func bucketID(_ context: BasicRequestContext) throws -> Int64 {
+    guard let id = context.parameters.get("id").flatMap(Int64.init), id > 0 else {
+        throw HTTPError(.badRequest, message: "bucket ids are positive integers")
+    }
+    return id
+}
+
+/// The query parameters lists share: `from`, `to`, `product`, `version`, `page` (from 1), `per_page`.
+struct ListQuery {
+    /// Without `from`, lists cover the last 7 days.
+    static let defaultDays = 7
+    static let maxPerPage = 200
+
+    var from: Date
+    var to: Date
+    var product: String?
+    var version: String?
+    /// Zero-based.
+    var page: Int
+    var perPage: Int
+
+    init(_ request: Request, now: Date = Date()) throws {
+        let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String? {
+            parameters.get(name).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        to = try value("to").map { try Self.date($0, name: "to", endOfDay: true) } ?? now.addingTimeInterval(60)
+        from =
+            try value("from").map { try Self.date($0, name: "from", endOfDay: false) }
+            ?? to.addingTimeInterval(
+                -Double(Self.defaultDays) * 86400)
+        product = value("product")
+        version = value("version")
+        let pageNumber = try value("page").map { text in
+            guard let number = Int(text), number >= 1, number <= 1_000_000 else {
+                throw HTTPError(.badRequest, message: "page counts from 1")
+            }
+            return number
+        }
+        page = (pageNumber ?? 1) - 1
+        perPage =
+            try value("per_page").map { text in
+                guard let number = Int(text), (1...Self.maxPerPage).contains(number) else {
+                    throw HTTPError(.badRequest, message: "per_page is 1 to \(Self.maxPerPage)")
+                }
+                return number
+            } ?? 50
+        guard from < to else { throw HTTPError(.badRequest, message: "from must be before to") }
+    }
+
+    var buckets: BucketQuery {
+        BucketQuery(from: from, to: to, product: product, version: version, page: page, perPage: perPage)
+    }
+
+    /// `YYYY-MM-DD` (a UTC day; `to` includes it) or an ISO 8601 time.
+    static func date(_ text: String, name: String, endOfDay: Bool) throws -> Date {
+        let day = DateFormatter()
+        day.locale = Locale(identifier: "en_US_POSIX")
+        day.timeZone = TimeZone(identifier: "UTC")
+        day.dateFormat = "yyyy-MM-dd"
+        if text.count == 10, let date = day.date(from: text) { return endOfDay ? date.addingTimeInterval(86400) : date }
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        throw HTTPError(.badRequest, message: "\(name) takes YYYY-MM-DD or an ISO 8601 time")
+    }
+}

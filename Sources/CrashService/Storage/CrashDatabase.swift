@@ -1,0 +1,50 @@
+import Foundation
+
+/// Metadata and the job queue: what the API stores and reads, and what workers claim.
+///
+/// SQLite (`SQLiteCrashDatabase`) implements it for one machine. A PostgreSQL implementation claims
+/// with `FOR UPDATE SKIP LOCKED` instead of SQLite's single-writer `UPDATE … RETURNING`; every other
+/// statement is portable SQL.
+public protocol CrashDatabase: Sendable {
+    /// Stores a report and its job in one transaction; once it returns, the report is durable.
+    func insert(_ report: NewReport) async throws
+
+    /// Gives up expired jobs that used all their attempts, then claims the oldest due job for `worker`.
+    func claim(worker: String, now: Date, lease: Duration, maxAttempts: Int) async throws -> ClaimOutcome
+
+    /// Extends `worker`'s lease; false when the job is no longer its own.
+    func renewLease(reportID: String, worker: String, until: Date) async throws -> Bool
+
+    /// Stores a processed report and its bucket, and removes its job; false when `worker` had lost the job.
+    func complete(reportID: String, worker: String, result: ProcessingResult) async throws -> Bool
+
+    /// Returns the job to the queue, due again at `at`.
+    func retry(reportID: String, worker: String, error: String, at: Date) async throws
+
+    /// Marks the report failed with `reason` and removes its job.
+    func fail(reportID: String, worker: String, reason: String, at: Date) async throws
+
+    func report(id: String) async throws -> ReportRecord?
+    /// The processed crash JSON, for processed reports.
+    func processedJSON(reportID: String) async throws -> Data?
+    /// Buckets ordered by their report count within the query's range.
+    func topBuckets(_ query: BucketQuery) async throws -> Page<BucketSummary>
+    func bucket(id: Int64) async throws -> BucketDetail?
+    /// A bucket's reports, newest first.
+    func reports(bucketID: Int64, page: Int, perPage: Int) async throws -> Page<ReportRecord>
+    /// Reports with `status`, newest first.
+    func reports(status: ReportStatus, page: Int, perPage: Int) async throws -> Page<ReportRecord>
+    /// Reports received per UTC day in the range, optionally of one bucket.
+    func crashesPerDay(_ query: BucketQuery, bucketID: Int64?) async throws -> [DayCount]
+    func queueDepth(now: Date) async throws -> QueueDepth
+    /// Reports by status, all time.
+    func statusCounts() async throws -> [ReportStatus: Int]
+}
+
+/// What a claim found.
+public struct ClaimOutcome: Sendable, Equatable {
+    /// The claimed job, if any was due.
+    public var job: ClaimedJob?
+    /// Reports marked failed because their jobs expired once too often.
+    public var abandoned: [String]
+}

@@ -1,0 +1,171 @@
+import Analysis
+import ArgumentParser
+import CrashService
+import Foundation
+import SymbolClient
+import SymbolStore
+
+extension ServiceRole: ExpressibleByArgument {}
+
+/// `postmortem serve`: the crash collection service.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Collect crash reports: Breakpad/Crashpad uploads, processing, buckets, a dashboard and a JSON API.",
+        discussion: """
+            Crash reporters post to /submit (multipart, optionally gzip-encoded) and are answered CrashID=bp-<uuid> \
+            once the report is durably stored. Workers analyze queued dumps with --symbol-path and --exe-path and \
+            group them by signature. The dashboard is at /, the JSON API under /api/ (docs/service-api.md), \
+            Prometheus metrics at /metrics, /health and /ready for probes. Everything under --data: \
+            postmortem.sqlite, dumps/, attachments/.
+            Tokens: --token SECRET:SCOPES or --tokens-file (lines 'SECRET SCOPES'); scopes submit, symbols, read, admin. \
+            Without either, an admin token is created in <data>/tokens. Browsers log in with any user name and the \
+            token as password.
+            """
+    )
+
+    @Option(help: "The data folder: database, dumps, attachments.")
+    var data: String = "postmortem-data"
+
+    @Option(help: "The port to listen on (0: any free port).")
+    var port: Int = 8080
+
+    @Option(help: "The address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "What this process runs: all, api (uploads, API, dashboard) or worker (processing).")
+    var role: ServiceRole = .all
+
+    @Option(
+        name: .customLong("symbol-path"),
+        help: "Where workers find symbols: folders, stores and srv*CACHE*URL servers, ';'-separated (also _NT_SYMBOL_PATH).")
+    var symbolPath: String?
+
+    @OptionGroup var paths: ExecutablePathOptions
+
+    @Option(help: ArgumentHelp("The largest upload accepted, e.g. 64M (also once decompressed).", valueName: "SIZE"))
+    var maxUploadSize: String = "64M"
+
+    @Option(
+        help: ArgumentHelp("A token and its scopes, e.g. 's3cret-at-least-16:read' (repeatable).", valueName: "SECRET:SCOPES"))
+    var token: [String] = []
+
+    @Option(help: "A file of tokens, one 'SECRET SCOPE[,SCOPE...]' per line.")
+    var tokensFile: String?
+
+    @Flag(help: "Require a token with the submit scope for uploads (by default anyone may submit).")
+    var submitRequiresToken = false
+
+    @Option(help: "Jobs processed at once by this process.")
+    var workers: Int = 2
+
+    @Option(help: "Seconds a worker holds a job without renewing before another worker may take it.")
+    var lease: Int = 120
+
+    @Option(help: "Claims of one job before its report is marked failed.")
+    var maxAttempts: Int = 3
+
+    @Option(help: "Seconds one analysis may take before its report is marked failed.")
+    var analysisTimeout: Int = 300
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard Self.bytes(maxUploadSize) != nil else {
+            throw ValidationError("--max-upload-size takes bytes, e.g. 1048576, 512K, 64M")
+        }
+        for text in token where AccessToken(parsing: text) == nil {
+            throw ValidationError("--token takes SECRET:SCOPE[,SCOPE...] with a secret of 16+ characters (got '\(text)')")
+        }
+        guard workers >= 1, lease >= 1, maxAttempts >= 1, analysisTimeout >= 1 else {
+            throw ValidationError("--workers, --lease, --max-attempts and --analysis-timeout must be positive")
+        }
+        do {
+            _ = try symbols()
+        } catch let error as SymbolPath.Malformed {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func symbols() throws -> SymbolPath {
+        try symbolPath.map { try SymbolPath(parsing: $0) }
+            ?? SymbolPath.symbolPath(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// `1048576`, `512K`, `64M`, `1G`.
+    static func bytes(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let upper = text.uppercased()
+        if let last = upper.last, let unit = units[last] {
+            return Int(upper.dropLast()).flatMap { $0 > 0 && $0 <= Int.max / unit ? $0 * unit : nil }
+        }
+        return Int(upper).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// The tokens given, or those of `<data>/tokens`, created with one admin token when missing.
+    func tokens() throws -> [AccessToken] {
+        var tokens = token.compactMap(AccessToken.init(parsing:))
+        var file = tokensFile
+        if tokens.isEmpty && file == nil {
+            let generated = data + "/tokens"
+            if !FileManager.default.fileExists(atPath: generated) {
+                try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+                let secret = (0..<4).map { _ in UUID().uuidString.replacingOccurrences(of: "-", with: "") }.joined()
+                let text = "# Created by postmortem serve. One token per line: SECRET SCOPE[,SCOPE...]\n\(secret) admin\n"
+                guard
+                    FileManager.default.createFile(
+                        atPath: generated, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+                else { throw ValidationError("cannot write \(generated)") }
+                printError("postmortem: serve: created an admin token in \(generated)")
+            }
+            file = generated
+        }
+        if let file {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            do {
+                tokens += try AccessToken.parseFile(text)
+            } catch {
+                throw ValidationError("\(file): \(error)")
+            }
+        }
+        return tokens
+    }
+
+    func run() throws {
+        var fetch = FetchConfiguration()
+        fetch.progress = nil
+        let configuration = CrashServiceConfiguration(
+            dataDirectory: data, host: host, port: port, role: role,
+            symbols: SymbolLocations(symbolPath: try symbols(), executablePath: paths.searchPath, fetch: fetch),
+            maxUploadBytes: Self.bytes(maxUploadSize) ?? 64 << 20,
+            access: AccessPolicy(tokens: try tokens(), openSubmit: !submitRequiresToken),
+            worker: WorkerSettings(
+                concurrency: workers, lease: .seconds(lease), maxAttempts: maxAttempts,
+                analysisTimeout: .seconds(analysisTimeout)),
+            onServerRunning: { [role, host, data] port in
+                printError("postmortem: serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))")
+            })
+        let app = try buildCrashService(configuration: configuration)
+        let done = DispatchSemaphore(value: 0)
+        let failure = ServeFailure()
+        // The root command is synchronous; the service runs in a task until SIGINT or SIGTERM, then
+        // stops taking jobs, finishes the ones in hand and returns.
+        Task {
+            do { try await app.runService() } catch { failure.set(error) }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.get() {
+            printError("postmortem: serve: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Carries the service's error out of its task.
+private final class ServeFailure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+
+    func set(_ error: any Error) { lock.withLock { self.error = error } }
+    func get() -> (any Error)? { lock.withLock { error } }
+}
