@@ -285,8 +285,22 @@ extension SymbolCache {
     }
 
     /// Whether a function or public symbol covers `rva`; nil when the cache holds neither.
+    ///
+    /// A public symbol has no size: it covers `rva` only when no function starts between the two, as
+    /// `SymbolFile.hasFunction(at:)` decides.
     public func hasSymbol(at rva: UInt64) -> Bool? {
         if functions.count == 0 && publics.count == 0 { return nil }
-        return !frames(at: rva).isEmpty
+        let function = lastIndex(in: functions, recordSize: Self.functionSize, atMost: rva)
+        if let function {
+            var candidate = function
+            while candidate >= 0, function - candidate < 8 {
+                let base = candidate * Self.functionSize
+                if rva - u64(functions, base) < u64(functions, base + 8) { return true }
+                candidate -= 1
+            }
+        }
+        guard let symbol = lastIndex(in: publics, recordSize: Self.publicSize, atMost: rva) else { return false }
+        guard let function else { return true }
+        return u64(functions, function * Self.functionSize) <= u64(publics, symbol * Self.publicSize)
     }
 }

@@ -109,18 +109,19 @@ public enum ModuleResolver {
             if case .failed(let errors) = outcome { warnings += errors.map { "\(key.path): \($0)" } }
             return outcome.path
         }
-        // Breakpad symbols carry CFI and STACK WIN; a PDB has better names, lines and inlines.
-        var breakpad: SymbolFile?
+        // Breakpad symbols carry CFI and STACK WIN; a PDB has better names, lines and inlines. A .sym is
+        // read through its memory-mapped cache (built on first use), so a warm run parses no text.
+        var breakpad: SymbolCache?
         let breakpadPath = path(keys.breakpad)
         if let breakpadPath {
             do {
-                breakpad = try SymbolFile(path: breakpadPath)
+                breakpad = try SymbolCache.cached(for: breakpadPath) { try SymbolFile(path: breakpadPath) }
             } catch {
                 corrupt = true
                 warnings.append("\(breakpadPath): \(error)")
             }
         }
-        var symbolizer: (any SymbolProvider)? = breakpad.map { BreakpadSymbolProvider(file: $0) }
+        var symbolizer: (any SymbolProvider)? = breakpad
         var symbolFile = breakpad == nil ? nil : breakpadPath
         var pdbRules: (any ModuleUnwindRules)?
         if let pdbPath = path(keys.pdb) {
@@ -162,7 +163,7 @@ public enum ModuleResolver {
         }
         let walkModule = WalkModule(
             base: module.baseOfImage, size: UInt64(module.sizeOfImage), name: module.fileName,
-            rules: breakpad ?? pdbRules, image: image)
+            rules: breakpad.map(CachedUnwindRules.init) ?? pdbRules, image: image)
         return ResolvedModule(
             module: module, symbolizer: symbolizer, symbolFile: symbolFile, binaryFile: binary == nil ? nil : binaryPath,
             corruptSymbols: corrupt && symbolFile == nil, walkModule: walkModule, warnings: warnings)
@@ -197,4 +198,15 @@ struct ExportSymbols: SymbolProvider {
         let entry = entries[low - 1]
         return [SymbolizedFrame(function: entry.name, functionOffset: rva - entry.rva, file: nil, line: nil, inlined: false)]
     }
+}
+
+/// A symbol cache's CFI and STACK WIN rows as the walker reads them.
+struct CachedUnwindRules: ModuleUnwindRules, X86ParameterSizes {
+    let cache: SymbolCache
+
+    func cfi(at rva: UInt64) -> CFIRecord? { cache.cfiRecord(at: rva) }
+    func stackWin(at rva: UInt64) -> StackWinRecord? { cache.stackWinRecord(at: rva) }
+    func hasFunction(at rva: UInt64) -> Bool? { cache.hasSymbol(at: rva) }
+    /// The STACK WIN record's parameter size (the cache keeps no FUNC parameter sizes).
+    func parameterSize(at rva: UInt64) -> UInt64? { cache.stackWinRecord(at: rva)?.parameterSize }
 }
