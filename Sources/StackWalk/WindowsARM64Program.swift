@@ -18,8 +18,10 @@ enum WindowsARM64Program {
                 return Array(prolog.suffix(executed))
             }
             // A packed function has one epilog, at its end: the prolog's undo without the stores of
-            // homed parameters (their `nop`s), then `ret`.
-            let epilog = prolog.filter { $0 != .nop }
+            // homed parameters (their `nop`s), then `ret`. When x29 was set right after the frame record
+            // was pushed, sp already equals it and the epilog has no `mov sp, x29`.
+            var epilog = prolog.filter { $0 != .nop }
+            if epilog.first == .setFP, epilog.count > 1, case .saveFPLRPreIndexed = epilog[1] { epilog.removeFirst() }
             let size = UInt32(epilog.count + 1) * 4
             if packed.functionLength >= size,
                 let executed = instructionsExecuted(offset: offset, start: packed.functionLength - size, count: epilog.count + 1)

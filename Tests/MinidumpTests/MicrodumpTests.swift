@@ -80,7 +80,10 @@ struct MicrodumpFixtureTests {
         #expect(dump.gpu?.version == "OpenGL ES 3.0 V@104.0 AU@  (GIT@Id3510ff6dc)")
         #expect(dump.gpu?.vendor == "Qualcomm")
         #expect(dump.gpu?.renderer == "Adreno (TM) 330")
-        #expect(dump.modules.map(\.name) == ["breakpad_unittests", "libnetd_client.so", "libstdc++.so", "libm.so", "liblog.so", "libc.so"])
+        #expect(
+            dump.modules.map(\.name) == [
+                "breakpad_unittests", "libnetd_client.so", "libstdc++.so", "libm.so", "liblog.so", "libc.so",
+            ])
     }
 
     @Test func x86Context() throws {

@@ -72,7 +72,9 @@ struct MicrodumpWalk {
 @Suite("arm and arm64 walks of Breakpad's Android microdumps")
 struct ARMMicrodumpWalkTests {
     /// Every frame, register and trust of minidump_stackwalk's golden output (microdump.stackwalk-*.out).
-    @Test(arguments: [("microdump-arm64.dmp", "microdump.stackwalk-arm64.out"), ("microdump-arm.dmp", "microdump.stackwalk-arm.out")])
+    @Test(arguments: [
+        ("microdump-arm64.dmp", "microdump.stackwalk-arm64.out"), ("microdump-arm.dmp", "microdump.stackwalk-arm.out"),
+    ])
     func matchesBreakpadGolden(dumpName: String, goldenName: String) throws {
         try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the microdump walks cannot run")
         let walk = try MicrodumpWalk(dumpName, withSymbols: true)

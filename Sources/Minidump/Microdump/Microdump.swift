@@ -98,9 +98,13 @@ public struct Microdump: Sendable {
         stackHeader = state.stackHeader
         modules = state.modules
         var warnings = state.warnings
-        threadContext = state.context.flatMap { Self.decodeContext($0.bytes, cpu: state.systemInfo?.cpu, at: $0.offset, warnings: &warnings) }
+        threadContext = state.context.flatMap {
+            Self.decodeContext($0.bytes, cpu: state.systemInfo?.cpu, at: $0.offset, warnings: &warnings)
+        }
         let regions = state.stackChunks.map { chunk in
-            MemoryRegion(address: chunk.address, bytes: MappedFile(bytes: chunk.bytes, name: "microdump stack").bytes, source: "microdump stack")
+            MemoryRegion(
+                address: chunk.address, bytes: MappedFile(bytes: chunk.bytes, name: "microdump stack").bytes,
+                source: "microdump stack")
         }
         memory = MemoryIndex(regions: regions)
         self.warnings = warnings + memory.warnings
@@ -203,7 +207,8 @@ struct ParseState {
     mutating func parseStack(_ rest: [UInt8], at offset: Int64) {
         let (tokens, _) = Self.tokens(rest, count: 4)
         if tokens.count == 4, tokens[0] == [UInt8(ascii: "0")] {
-            guard let sp = Self.hexValue(tokens[1]), let start = Self.hexValue(tokens[2]), let size = Self.hexValue(tokens[3]) else {
+            guard let sp = Self.hexValue(tokens[1]), let start = Self.hexValue(tokens[2]), let size = Self.hexValue(tokens[3])
+            else {
                 warn("an S 0 header that is not hex", at: offset)
                 return
             }

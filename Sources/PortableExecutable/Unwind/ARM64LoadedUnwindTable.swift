@@ -25,10 +25,11 @@ public struct ARM64LoadedUnwindTable: Sendable {
         func word32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
             UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
         }
-        guard let dos = read(0, 0x40), dos[0] == 0x4D, dos[1] == 0x5A else { return nil }  // "MZ"
+        guard let dos = Self.read(read, 0, 0x40), dos[0] == 0x4D, dos[1] == 0x5A else { return nil }  // "MZ"
         let ntOffset = word32(dos, 0x3C)
-        // Signature (4) + IMAGE_FILE_HEADER (20) + the PE32+ optional header up to the exception directory (0x80).
-        guard ntOffset < 0x1000_0000, let nt = read(ntOffset, 24 + 0x80), word32(nt, 0) == 0x0000_4550 else { return nil }
+        // Signature (4) + IMAGE_FILE_HEADER (20) + the PE32+ optional header through the exception directory.
+        guard ntOffset < 0x1000_0000, let nt = Self.read(read, ntOffset, 24 + 112 + 4 * 8), word32(nt, 0) == 0x0000_4550
+        else { return nil }
         machine = Machine(rawValue: UInt16(nt[4]) | UInt16(nt[5]) << 8)
         guard machine == .arm64 || machine == .arm64EC || machine == .arm64X else { return nil }
         let optional = 24
@@ -42,11 +43,17 @@ public struct ARM64LoadedUnwindTable: Sendable {
         guard directoryRVA != 0, count > 0 else { return nil }
     }
 
+    /// Exactly `count` bytes at `rva`: a reader that returns fewer is treated as one that has none.
+    static func read(_ read: ReadBytes, _ rva: UInt32, _ count: Int) -> [UInt8]? {
+        guard let bytes = read(rva, count), bytes.count == count else { return nil }
+        return bytes
+    }
+
     /// The entry at `index`.
     public func entry(_ index: Int, read: ReadBytes) -> ARM64RuntimeFunction? {
         guard index >= 0, index < count else { return nil }
         let (offset, overflow) = directoryRVA.addingReportingOverflow(UInt32(index * ARM64RuntimeFunction.size))
-        guard !overflow, let bytes = read(offset, ARM64RuntimeFunction.size) else { return nil }
+        guard !overflow, let bytes = Self.read(read, offset, ARM64RuntimeFunction.size) else { return nil }
         var reader = MappedFile(bytes: bytes).bytes.reader()
         return try? ARM64RuntimeFunction(parsing: &reader)
     }
@@ -73,10 +80,11 @@ public struct ARM64LoadedUnwindTable: Sendable {
             let rva = function.unwindData
             func fetch(_ at: UInt32, _ count: Int, _ field: String) throws(ParseError) -> [UInt8] {
                 let (address, overflow) = rva.addingReportingOverflow(at)
-                guard !overflow, let bytes = read(address, count) else {
+                guard !overflow, let bytes = Self.read(read, address, count) else {
                     throw ParseError(
                         offset: Int64(rva) + Int64(at), field: field,
-                        kind: .invalidValue("\(count) bytes at RVA 0x\(String(UInt64(rva) + UInt64(at), radix: 16)) are not available"))
+                        kind: .invalidValue(
+                            "\(count) bytes at RVA 0x\(String(UInt64(rva) + UInt64(at), radix: 16)) are not available"))
                 }
                 return bytes
             }
