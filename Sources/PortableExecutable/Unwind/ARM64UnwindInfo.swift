@@ -71,9 +71,14 @@ public struct ARM64UnwindInfo: Sendable, Equatable {
 
     /// Reads the record at `rva`.
     public init(at rva: UInt32, in image: PEImage, referencedAt: Int64? = nil) throws(ParseError) {
-        self.rva = rva
         // The record's size is known only after the header; take what the section holds and check as we go.
         let data = try image.bytes(fromRVA: rva, limit: 4 * (2 + 0xFFFF + 0xFF + 2), field: ".xdata", referencedAt: referencedAt)
+        try self.init(parsing: data, rva: rva)
+    }
+
+    /// Reads the record at the start of `data`, which holds at least the whole record.
+    public init(parsing data: ByteView, rva: UInt32) throws(ParseError) {
+        self.rva = rva
         var reader = data.reader()
         let header = try reader.read(UInt32.self, ".xdata header")
         functionLength = (header & 0x3FFFF) * 4
