@@ -38,3 +38,4 @@ printf '%s' 'cache*C:\cache;D:\local;symsrv*symsrv.dll*\server\share*https://hos
 printf '%s' 'srv**https://host/symbols;;srv*a*b*c*https://x' > "$symbol_paths/cascade"
 run symbol-path "$symbol_paths"
 run analyze "$(seed analyze '*.dmp')"
+run microdump "$(seed microdump 'microdump*.dmp')"

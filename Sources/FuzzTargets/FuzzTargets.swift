@@ -14,5 +14,6 @@ public enum FuzzTargets {
         "cab": fuzzCabinet,
         "symbol-path": fuzzSymbolPath,
         "analyze": fuzzAnalyze,
+        "microdump": fuzzMicrodump,
     ]
 }

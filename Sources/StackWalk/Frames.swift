@@ -43,9 +43,20 @@ public struct StackFrame: Sendable, Equatable {
     /// The program counter: for callers, the return address.
     public var pc: UInt64 { registers.pc ?? 0 }
 
-    /// The address to symbolize: the return address minus one for callers, so that a call that is the
-    /// last instruction of a function (or of a line) is attributed to it rather than to what follows.
-    public var lookupAddress: UInt64 { trust == .context || pc == 0 ? pc : pc - 1 }
+    /// The address to symbolize: for callers an address inside the call instruction, so that a call
+    /// that is the last instruction of a function (or of a line) is attributed to it rather than to what
+    /// follows. x86 and amd64 step back one byte; ARM64 calls are 4 bytes; ARM return addresses carry
+    /// the Thumb bit, which is cleared before stepping back over a 2-byte Thumb call (as Breakpad does).
+    public var lookupAddress: UInt64 {
+        guard trust != .context else { return pc }
+        switch registers.architecture {
+        case .x86, .amd64: return pc == 0 ? 0 : pc - 1
+        case .arm64: return pc < 4 ? pc : pc - 4
+        case .arm:
+            let address = pc & ~1
+            return address < 2 ? address : address - 2
+        }
+    }
 }
 
 /// Bounds on the work one walk may do.

@@ -11,13 +11,13 @@ public protocol StackMemory: Sendable {
 extension StackMemory {
     /// A little-endian 32-bit value at `address`.
     public func readUInt32(at address: UInt64) -> UInt32? {
-        guard let bytes = bytes(at: address, count: 4) else { return nil }
+        guard let bytes = bytes(at: address, count: 4), bytes.count >= 4 else { return nil }
         return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
     }
 
     /// A little-endian 64-bit value at `address`.
     public func readUInt64(at address: UInt64) -> UInt64? {
-        guard let bytes = bytes(at: address, count: 8) else { return nil }
+        guard let bytes = bytes(at: address, count: 8), bytes.count >= 8 else { return nil }
         var value: UInt64 = 0
         for index in (0..<8).reversed() { value = value << 8 | UInt64(bytes[index]) }
         return value

@@ -65,18 +65,25 @@ struct StackwalkGoldenTests {
         #expect(ourBlocks.first == crashed)
     }
 
-    @Test("Breakpad's minidump2.stackwalk.machine_readable.out: module, function, file and line of every frame")
-    func breakpadMachineReadable() throws {
+    @Test(
+        "Breakpad's machine-readable goldens: module, function, file and line of every frame",
+        arguments: [
+            ("minidump2.dmp", "symbols", "minidump2.stackwalk.machine_readable.out"),
+            ("microdump-arm64.dmp", "symbols/microdump", "microdump.stackwalk.machine_readable-arm64.out"),
+            ("microdump-arm.dmp", "symbols/microdump", "microdump.stackwalk.machine_readable-arm.out"),
+        ])
+    func breakpadMachineReadable(dump: String, symbols: String, golden goldenName: String) throws {
         try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the goldens cannot be compared")
         let testdata = TestEnvironment.shared("breakpad/src/processor/testdata")
         let result = try runProcess(
             TestEnvironment.postmortemExecutable,
-            ["analyze", "--json", testdata + "/minidump2.dmp", "--symbol-path", testdata + "/symbols"])
+            ["analyze", "--json", testdata + "/" + dump, "--symbol-path", testdata + "/" + symbols])
         try #require(result.status == 0, "\(result.stderrText)")
         let report = try JSONDecoder().decode(AnalyzeCommandTests.Report.self, from: result.stdout)
-        let frames = report.threads[try #require(report.crash_info.crashing_thread)].frames
+        // Microdumps name no exception; their one thread is the one Breakpad reports.
+        let frames = report.threads[report.crash_info.crashing_thread ?? 0].frames
         // Lines `0|N|module|function|file|line|offset` of the crashing thread.
-        let golden = try String(contentsOfFile: testdata + "/minidump2.stackwalk.machine_readable.out", encoding: .utf8)
+        let golden = try String(contentsOfFile: testdata + "/" + goldenName, encoding: .utf8)
             .split(separator: "\n").filter { $0.hasPrefix("0|") }.map {
                 $0.split(separator: "|", omittingEmptySubsequences: false)
             }

@@ -3,7 +3,7 @@ import Testing
 @testable import StackWalk
 
 /// An image made of a byte array addressed by RVA.
-private struct ByteImage: ModuleImage {
+private struct FlatImage: ModuleImage {
     var bytes: [UInt8]
 
     func bytes(atRVA rva: UInt64, count: Int) -> [UInt8]? {
@@ -40,7 +40,7 @@ struct ARMMalformedTests {
     func walker(image: [UInt8], memory: any StackMemory) -> StackWalker {
         StackWalker(
             architecture: .arm64,
-            modules: ModuleSet([WalkModule(base: Self.base, size: 0x10_0000, name: "bad.exe", image: ByteImage(bytes: image))]),
+            modules: ModuleSet([WalkModule(base: Self.base, size: 0x10_0000, name: "bad.exe", image: FlatImage(bytes: image))]),
             memory: memory, limits: WalkLimits(maximumFrames: 64))
     }
 

@@ -8,14 +8,14 @@ import TestSupport
 import Testing
 
 /// One frame of a minidump_stackwalk golden output: the registers it prints and how it was found.
-struct GoldenFrame {
+struct MicrodumpGoldenFrame {
     var registers: [String: UInt64]
     var foundBy: String
 }
 
 /// Reads the frames of the crashed thread from minidump_stackwalk's human-readable output.
-func goldenFrames(_ text: String) -> [GoldenFrame] {
-    var frames = [GoldenFrame]()
+func microdumpGoldenFrames(_ text: String) -> [MicrodumpGoldenFrame] {
+    var frames = [MicrodumpGoldenFrame]()
     var inThread = false
     for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
         if line.hasPrefix("Thread ") {
@@ -26,7 +26,7 @@ func goldenFrames(_ text: String) -> [GoldenFrame] {
         guard inThread else { continue }
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if let first = trimmed.first, first.isNumber, line.hasPrefix(" "), !trimmed.contains(" = ") {
-            frames.append(GoldenFrame(registers: [:], foundBy: ""))
+            frames.append(MicrodumpGoldenFrame(registers: [:], foundBy: ""))
         } else if trimmed.hasPrefix("Found by: ") {
             frames[frames.count - 1].foundBy = String(trimmed.dropFirst("Found by: ".count))
         } else if trimmed.contains(" = 0x"), !frames.isEmpty {
@@ -79,7 +79,7 @@ struct ARMMicrodumpWalkTests {
         try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the microdump walks cannot run")
         let walk = try MicrodumpWalk(dumpName, withSymbols: true)
         let stack = try walk.walk()
-        let golden = goldenFrames(
+        let golden = microdumpGoldenFrames(
             try String(contentsOfFile: TestEnvironment.shared("breakpad/src/processor/testdata/" + goldenName), encoding: .utf8))
         #expect(stack.frames.count == golden.count)
         for (index, (frame, expected)) in zip(stack.frames, golden).enumerated() {

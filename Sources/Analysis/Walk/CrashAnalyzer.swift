@@ -36,8 +36,8 @@ public struct AnalysisError: Error, Sendable, CustomStringConvertible {
 /// Turns a dump into a processed crash: every thread walked and symbolized, the crash explained,
 /// the signature and bucket computed.
 public enum CrashAnalyzer {
-    /// Analyzes the dump at `path`: a minidump, a full user-mode dump (`USERDUMP`/`USERDU64`) or a
-    /// Windows kernel dump (`PAGEDUMP`/`PAGEDU64`).
+    /// Analyzes the dump at `path`: a minidump, a full user-mode dump (`USERDUMP`/`USERDU64`), a
+    /// Windows kernel dump (`PAGEDUMP`/`PAGEDU64`) or an Android microdump.
     public static func analyze(path: String, options: AnalysisOptions) async throws(AnalysisError) -> ProcessedCrash {
         let contents: DumpContents
         do {
@@ -46,6 +46,8 @@ public enum CrashAnalyzer {
                 contents = DumpContents(userDump: try UserDumpFile(bytes: file.bytes))
             } else if file.bytes.count >= 4, file.bytes.prefix(4).elementsEqual("PAGE".utf8) {
                 contents = DumpContents(kernelDump: try KernelDumpFile(bytes: file.bytes))
+            } else if Self.isMicrodump(file.bytes) {
+                contents = DumpContents(microdump: try Microdump(parsing: file.bytes))
             } else {
                 contents = DumpContents(minidump: try MinidumpFile(bytes: file.bytes))
             }
@@ -53,6 +55,16 @@ public enum CrashAnalyzer {
             throw AnalysisError("\(path): \(error)")
         }
         return await analyze(contents: contents, path: path, options: options)
+    }
+
+    /// Whether the file is an Android microdump: text whose first 64 KiB hold the BEGIN line.
+    static func isMicrodump(_ bytes: ByteView) -> Bool {
+        let marker = Array("-----BEGIN BREAKPAD MICRODUMP-----".utf8)
+        let head = bytes.prefix(min(bytes.count, 64 << 10)).array
+        guard head.count >= marker.count, !head.starts(with: Array("MDMP".utf8)) else { return false }
+        return (0...(head.count - marker.count)).contains {
+            head[$0] == marker[0] && head[$0..<($0 + marker.count)].elementsEqual(marker)
+        }
     }
 
     /// Analyzes an opened minidump; `path` locates binaries stored beside it.

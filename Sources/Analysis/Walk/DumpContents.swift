@@ -265,6 +265,60 @@ extension DumpContents {
             memory: memory, pointerWidth: is64 ? 16 : 8, bugCheck: bugCheck, minidump: nil, warnings: warnings)
     }
 
+    /// Reads what analysis needs from an Android microdump: the crashing thread's context and stack,
+    /// the modules (identified by their Breakpad debug ids) and the signal, when the dump names one.
+    public init(microdump dump: Microdump) {
+        let system = dump.systemInfo
+        let processor: ProcessorArchitecture? =
+            switch system?.cpu {
+            case "arm"?: .arm
+            case "arm64"?: .arm64
+            case "x86"?: .x86
+            case "x86_64"?, "amd64"?: .amd64
+            default: dump.threadContext?.architecture
+            }
+        let modules = dump.modules.map { record in
+            Module(
+                baseOfImage: record.base, sizeOfImage: UInt32(clamping: record.size), checkSum: 0, timeDateStamp: 0,
+                name: record.name, codeView: Self.breakpadCodeView(debugID: record.debugIdentifier, name: record.name))
+        }
+        let platform: PlatformID = system?.osIdentifier == "A" ? .android : .linux
+        self.init(
+            format: "microdump", processor: processor, platform: platform,
+            system: SystemDescription(
+                os: system?.osName ?? "unknown", osVer: system?.osVersion, cpuArch: processor?.description ?? "unknown",
+                cpuInfo: system?.hardwareArchitecture, cpuCount: system?.cpuCount),
+            modules: modules, unloaded: [],
+            threads: [
+                DumpThread(
+                    threadId: 0, name: nil, context: dump.threadContext,
+                    note: dump.threadContext == nil ? "the microdump holds no context this reader can decode" : nil)
+            ],
+            exception: dump.crashReason.map {
+                DumpException(threadId: 0, code: $0.signal, flags: 0, address: $0.address, parameters: [])
+            },
+            memory: CapturedMemory(dump.memory), pointerWidth: processor?.pointerSize.map { $0 * 2 } ?? 16, bugCheck: nil,
+            minidump: nil, warnings: dump.warnings)
+    }
+
+    /// A CodeView record standing for a Breakpad debug id (GUID and age in hex, 33 or more digits), so
+    /// the module's symbols are found under `name/ID/name.sym` like any other.
+    static func breakpadCodeView(debugID: String, name: String) -> CodeViewRecord? {
+        let digits = Array(debugID.utf8)
+        guard digits.count > 32,
+            digits.allSatisfy({
+                UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 || UInt8(ascii: "A")...UInt8(ascii: "F") ~= $0
+                    || UInt8(ascii: "a")...UInt8(ascii: "f") ~= $0
+            })
+        else { return nil }
+        func hexValue(_ range: Range<Int>) -> UInt64 { UInt64(String(decoding: digits[range], as: UTF8.self), radix: 16) ?? 0 }
+        guard let age = UInt32(String(decoding: digits[32...], as: UTF8.self), radix: 16) else { return nil }
+        let guid = GUID(
+            data1: UInt32(hexValue(0..<8)), data2: UInt16(hexValue(8..<12)), data3: UInt16(hexValue(12..<16)),
+            data4: (0..<8).map { UInt8(hexValue((16 + 2 * $0)..<(18 + 2 * $0))) })
+        return .pdb70(guid: guid, age: age, pdbName: name)
+    }
+
     /// A module record from a user dump's module entry: its identity read from the PE headers and the
     /// debug directory in the captured image, where the writer kept them.
     static func module(_ record: UserDumpModule, memory: any StackMemory) -> Module {

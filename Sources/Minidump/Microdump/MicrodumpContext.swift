@@ -32,14 +32,12 @@ extension Microdump {
         }
         let view = MappedFile(bytes: bytes, name: "microdump context").bytes
         do {
-            // The context readers take a MinidumpFile only for its byte order; a header-only dump in
-            // little-endian order stands in for it.
-            let carrier = try MinidumpFile(bytes: MappedFile(bytes: littleEndianHeader).bytes)
+            // Microdumps come from little-endian Android devices.
             switch layout {
-            case .armBreakpad: return .arm(try ContextARM(parsing: view, in: carrier))
-            case .arm64: return .arm64(try ContextARM64(parsing: view, in: carrier))
-            case .arm64Old: return .arm64(ContextARM64(try ContextARM64Old(parsing: view, in: carrier)))
-            case .x86: return .x86(try ContextX86(parsing: view, in: carrier))
+            case .armBreakpad: return .arm(try ContextARM(parsing: view, endianness: .little))
+            case .arm64: return .arm64(try ContextARM64(parsing: view, endianness: .little))
+            case .arm64Old: return .arm64(ContextARM64(try ContextARM64Old(parsing: view, endianness: .little)))
+            case .x86: return .x86(try ContextX86(parsing: view, endianness: .little))
             default: return nil
             }
         } catch {
@@ -47,10 +45,4 @@ extension Microdump {
             return nil
         }
     }
-
-    /// `MINIDUMP_HEADER` of an empty little-endian dump: `MDMP`, version 0xa793, no streams.
-    static let littleEndianHeader: [UInt8] = [
-        0x4D, 0x44, 0x4D, 0x50, 0x93, 0xA7, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    ]
 }
