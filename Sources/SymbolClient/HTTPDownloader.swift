@@ -12,7 +12,7 @@ import NIOCore
 
 /// GETs one URL into a temporary file of a cache, with retries and the size limit.
 struct HTTPDownloader: Sendable {
-    let client: HTTPClient
+    let client: LazyHTTPClient
     let configuration: FetchConfiguration
     let limiter: DownloadLimiter
 
@@ -55,7 +55,7 @@ struct HTTPDownloader: Sendable {
         request.headers.add(name: "User-Agent", value: "postmortem-symbol-client")
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: Self.timeAmount(configuration.requestTimeout))
+            response = try await client.instance.execute(request, timeout: Self.timeAmount(configuration.requestTimeout))
         } catch {
             throw DownloadError.transport("\(url): \(error)")
         }

@@ -13,7 +13,7 @@ public actor SymbolFetcher {
     /// Timeouts, retries, limits and progress.
     public nonisolated let configuration: FetchConfiguration
 
-    private let client: HTTPClient
+    private let client: LazyHTTPClient
     private let search: PathSearch
     private var inFlight: [StoreKey: Task<FetchOutcome, Never>] = [:]
     private var isShutDown = false
@@ -27,7 +27,9 @@ public actor SymbolFetcher {
             connect: HTTPDownloader.timeAmount(configuration.connectTimeout),
             read: HTTPDownloader.timeAmount(configuration.readTimeout))
         http.redirectConfiguration = .follow(max: 5, allowCycles: false)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        // Made on the first download: a path of local folders (the common offline case) never
+        // starts the HTTP machinery.
+        client = LazyHTTPClient(configuration: http)
         let downloader = HTTPDownloader(
             client: client, configuration: configuration, limiter: DownloadLimiter(limit: configuration.parallelDownloads))
         search = PathSearch(path: path, configuration: configuration, downloader: downloader)
@@ -60,6 +62,29 @@ public actor SymbolFetcher {
     public func shutdown() async {
         guard !isShutDown else { return }
         isShutDown = true
-        try? await client.shutdown()
+        await client.shutdownIfCreated()
+    }
+}
+
+/// An HTTP client created on first use and shut down only if it was.
+final class LazyHTTPClient: @unchecked Sendable {
+    private let configuration: HTTPClient.Configuration
+    private let lock = NSLock()
+    private var client: HTTPClient?
+
+    init(configuration: HTTPClient.Configuration) { self.configuration = configuration }
+
+    /// The client, created now if no download has needed it before.
+    var instance: HTTPClient {
+        lock.lock()
+        defer { lock.unlock() }
+        if let client { return client }
+        let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        client = created
+        return created
+    }
+
+    func shutdownIfCreated() async {
+        try? await lock.withLock { client }?.shutdown()
     }
 }

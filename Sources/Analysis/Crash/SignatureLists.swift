@@ -8,21 +8,35 @@ import Foundation
 public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
     /// The pattern as written.
     public let source: String
-    let regex: NSRegularExpression
+    /// Text every match starts with: the pattern's leading literal characters. A frame without it
+    /// cannot match, so most frames are turned away without running (or even compiling) the regex.
+    let literalPrefix: String
+    private let compiled: CompiledRegex
 
     /// Compiles `source`; throws ``SignatureListError`` when it is not a valid expression.
     public init(_ source: String) throws(SignatureListError) {
         self.source = source
+        literalPrefix = Self.literalPrefix(of: source)
+        compiled = CompiledRegex(source)
         do {
-            regex = try NSRegularExpression(pattern: source)
+            _ = try compiled.regex()
         } catch {
             throw SignatureListError(list: nil, line: nil, pattern: source, reason: "\(error)")
         }
     }
 
+    /// A pattern known to be valid (the built-in lists, which the tests compile): compiled on first use,
+    /// so a run pays only for the patterns some frame could match.
+    init(trusted source: String) {
+        self.source = source
+        literalPrefix = Self.literalPrefix(of: source)
+        compiled = CompiledRegex(source)
+    }
+
     /// Whether the pattern matches at the start of `text`.
     public func matches(_ text: String) -> Bool {
-        regex.firstMatch(in: text, options: [.anchored], range: NSRange(text.startIndex..., in: text)) != nil
+        guard text.hasPrefix(literalPrefix), let regex = try? compiled.regex() else { return false }
+        return regex.firstMatch(in: text, options: [.anchored], range: NSRange(text.startIndex..., in: text)) != nil
     }
 
     /// The pattern as written.
@@ -30,6 +44,41 @@ public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
 
     /// Patterns are equal when they are written the same.
     public static func == (left: SignaturePattern, right: SignaturePattern) -> Bool { left.source == right.source }
+
+    /// The characters a match must begin with: the leading run of plain characters, minus the last one
+    /// when a quantifier makes it optional; empty for patterns with an alternation anywhere (a `|` can
+    /// start a branch with other text) or that open with a group, class or flag.
+    static func literalPrefix(of pattern: String) -> String {
+        if pattern.contains("|") { return "" }
+        let special: Set<Character> = ["\\", "^", "$", ".", "?", "*", "+", "(", ")", "[", "]", "{", "}"]
+        var prefix = [Character]()
+        for character in pattern {
+            if special.contains(character) {
+                if character == "?" || character == "*" || character == "{", !prefix.isEmpty { prefix.removeLast() }
+                break
+            }
+            prefix.append(character)
+        }
+        return String(prefix)
+    }
+}
+
+/// A regular expression compiled once, on first use, by whichever thread asks first.
+final class CompiledRegex: @unchecked Sendable {
+    private let source: String
+    private let lock = NSLock()
+    private var result: Result<NSRegularExpression, any Error>?
+
+    init(_ source: String) { self.source = source }
+
+    func regex() throws -> NSRegularExpression {
+        lock.lock()
+        defer { lock.unlock() }
+        if let result { return try result.get() }
+        let compiled = Result { try NSRegularExpression(pattern: source) }
+        result = compiled
+        return try compiled.get()
+    }
 }
 
 /// A pattern that does not compile, with where it came from.
@@ -76,15 +125,25 @@ public struct SignatureLists: Sendable, Equatable {
     }
 
     /// The built-in lists.
-    public static let defaults: SignatureLists = {
-        do {
-            return try SignatureLists(
-                irrelevant: defaultIrrelevant, prefix: defaultPrefix, sentinel: defaultSentinel, lineNumbers: "")
-        } catch {
-            // The defaults are compiled into the binary and covered by tests.
-            preconditionFailure("built-in signature list does not compile: \(error)")
-        }
-    }()
+    ///
+    /// Their patterns compile on first use (a test compiles every one), so a run does not pay for
+    /// compiling patterns no frame can match.
+    public static let defaults = SignatureLists(
+        trusted: trustedPatterns(defaultIrrelevant), prefix: trustedPatterns(defaultPrefix),
+        sentinel: trustedPatterns(defaultSentinel))
+
+    private init(trusted irrelevant: [SignaturePattern], prefix: [SignaturePattern], sentinel: [SignaturePattern]) {
+        self.irrelevant = irrelevant
+        self.prefix = prefix
+        self.sentinel = sentinel
+        lineNumbers = []
+    }
+
+    /// The patterns of a built-in list, not compiled yet.
+    static func trustedPatterns(_ text: String) -> [SignaturePattern] {
+        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }.map { SignaturePattern(trusted: $0) }
+    }
 
     /// The patterns of a list in the list format; `list` names it in errors.
     public static func parse(_ text: String, list: String) throws(SignatureListError) -> [SignaturePattern] {
