@@ -129,18 +129,20 @@ extension SymbolCache {
     public static func cached(for symbolsPath: String, cacheFolder: String? = defaultCacheFolder, build: () throws -> SymbolFile)
         throws -> SymbolCache
     {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: symbolsPath)
-        let modified = (attributes?[.modificationDate] as? Date) ?? .distantPast
-        let size = (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+        // stat(2) directly: FileManager's attributes also look the owner up in /etc/passwd.
+        let (modified, size) = fileTimeAndSize(symbolsPath) ?? (0, 0)
         var candidates = [symbolsPath + ".pmcache"]
         if let cacheFolder {
-            let key = fnv1a(symbolsPath + "|\(size)|\(modified.timeIntervalSince1970)")
+            let key = fnv1a(symbolsPath + "|\(size)|\(modified)")
             candidates.append(
                 cacheFolder + "/" + String(key, radix: 16) + "-" + (symbolsPath as NSString).lastPathComponent + ".pmcache")
         }
         for candidate in candidates {
-            let cacheModified = (try? FileManager.default.attributesOfItem(atPath: candidate))?[.modificationDate] as? Date
-            if let cacheModified, cacheModified >= modified, let cache = try? SymbolCache(path: candidate) { return cache }
+            if let (cacheModified, _) = fileTimeAndSize(candidate), cacheModified >= modified,
+                let cache = try? SymbolCache(path: candidate)
+            {
+                return cache
+            }
         }
         let bytes = Self.build(from: try build())
         for candidate in candidates {
@@ -170,6 +172,18 @@ extension SymbolCache {
             return nil
         }
         return try? SymbolCache(path: path)
+    }
+
+    /// A file's modification time (nanoseconds since 1970) and size, or nil when it cannot be stat'ed.
+    static func fileTimeAndSize(_ path: String) -> (modified: Int64, size: Int64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        #if canImport(Darwin)
+            let time = info.st_mtimespec
+        #else
+            let time = info.st_mtim
+        #endif
+        return (Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec), Int64(info.st_size))
     }
 
     /// 64-bit FNV-1a, for cache file names (not security).
