@@ -179,6 +179,26 @@ struct AnalyzeCommandTests {
         #expect(arm.threads[0].frames.count >= 2)
     }
 
+    @Test("--rescue: modules whose binaries are missing are rebuilt from the dump and analysis uses them")
+    func rescueMissingBinaries() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: nothing to rescue")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pm-rescue-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let binaries = TestEnvironment.shared("generated/pe/x64")
+        let (report, _) = try Self.analyze([
+            TestEnvironment.shared("generated/dumps/x64-dll-inproc-cv.dmp"), "--symbol-path", binaries, "--rescue", folder,
+        ])
+        // The Wine system DLLs are not on any path given: their stand-ins come from the rescue folder.
+        let ntdll = try #require(report.modules.first { $0.filename == "ntdll.dll" })
+        #expect(ntdll.binary_file == folder + "/ntdll.dll")
+        #expect(FileManager.default.fileExists(atPath: folder + "/kernel32.dll"))
+        // The application's own frames still unwind through its real binary's unwind data.
+        let frames = report.threads[try #require(report.crash_info.crashing_thread)].frames
+        let application = frames.prefix { $0.function != "mainCRTStartup" }
+        #expect(application.dropFirst().allSatisfy { $0.trust == "cfi" })
+        #expect(frames.contains { $0.function == "mainCRTStartup" })
+    }
+
     @Test func unreadableDumpIsAClearError() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pm-bad-\(UUID().uuidString).dmp").path
         try Data("MDMP but not really".utf8).write(to: URL(fileURLWithPath: work))
