@@ -105,22 +105,6 @@ public struct SymbolLookup: Sendable, Equatable, Codable {
     public var fromPublic: Bool
 }
 
-/// Index of the last element whose key is at most `value`, in an array sorted by key.
-@inlinable
-func lastIndex<T>(in array: [T], atMost value: UInt64, key: (T) -> UInt64) -> Int? {
-    var low = 0
-    var high = array.count
-    while low < high {
-        let mid = (low + high) / 2
-        if key(array[mid]) <= value {
-            low = mid + 1
-        } else {
-            high = mid
-        }
-    }
-    return low > 0 ? low - 1 : nil
-}
-
 extension SymbolFile {
     /// The FUNC record covering `rva`, if any.
     public func function(at rva: UInt64) -> FunctionRecord? {

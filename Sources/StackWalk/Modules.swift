@@ -1,3 +1,4 @@
+import BinaryReading
 import BreakpadSymbols
 import Foundation
 
@@ -74,14 +75,10 @@ public struct ModuleSet: Sendable {
 
     /// The index (into `modules`) of the module containing `address`.
     public func index(containing address: UInt64) -> Int? {
-        var low = 0
-        var high = modules.count
-        while low < high {
-            let middle = (low + high) / 2
-            if modules[middle].base <= address { low = middle + 1 } else { high = middle }
+        guard let index = lastIndex(in: modules, atMost: address, key: \.base), modules[index].contains(address) else {
+            return nil
         }
-        guard low > 0, modules[low - 1].contains(address) else { return nil }
-        return low - 1
+        return index
     }
 
     /// The module containing `address`.

@@ -5,20 +5,22 @@ import Testing
 /// `postmortem analyze` end to end: the process, its JSON and text, against golden outputs of other tools.
 @Suite("postmortem analyze")
 struct AnalyzeCommandTests {
-    struct Frame: Decodable {
+    /// A frame of the minidump-stackwalk JSON schema, as we and rust-minidump print it.
+    struct Frame: Decodable, Equatable {
         var frame: Int
         var trust: String
         var offset: String
         var module: String?
         var module_offset: String?
         var function: String?
+        var function_offset: String?
         var file: String?
         var line: Int?
         var inlines: [Inline]?
         var missing_symbols: Bool
     }
 
-    struct Inline: Decodable {
+    struct Inline: Decodable, Equatable {
         var function: String
         var file: String?
         var line: Int?

@@ -96,21 +96,8 @@ struct StackwalkGoldenTests {
         }
     }
 
-    struct SnapshotFrame: Decodable, Equatable {
-        var frame: Int
-        var trust: String
-        var offset: String
-        var module: String?
-        var module_offset: String?
-        var function: String?
-        var function_offset: String?
-        var file: String?
-        var line: Int?
-        var missing_symbols: Bool
-    }
-
     struct SnapshotReport: Decodable {
-        struct Thread: Decodable { var frames: [SnapshotFrame] }
+        struct Thread: Decodable { var frames: [AnalyzeCommandTests.Frame] }
         struct Crashing: Decodable { var threads_index: Int }
         var crashing_thread: Crashing?
         var threads: [Thread]

@@ -246,14 +246,8 @@ struct Symbolizer: Sendable {
     }
 
     func module(containing address: UInt64) -> ResolvedModule? {
-        var low = 0
-        var high = order.count
-        while low < high {
-            let middle = (low + high) / 2
-            if modules[order[middle]].module.baseOfImage <= address { low = middle + 1 } else { high = middle }
-        }
-        guard low > 0 else { return nil }
-        let candidate = modules[order[low - 1]]
+        guard let index = lastIndex(in: order, atMost: address, key: { modules[$0].module.baseOfImage }) else { return nil }
+        let candidate = modules[order[index]]
         return candidate.walkModule.contains(address) ? candidate : nil
     }
 

@@ -188,14 +188,8 @@ struct ExportSymbols: SymbolProvider {
     }
 
     func frames(at rva: UInt64) -> [SymbolizedFrame] {
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let middle = (low + high) / 2
-            if entries[middle].rva <= rva { low = middle + 1 } else { high = middle }
-        }
-        guard low > 0 else { return [] }
-        let entry = entries[low - 1]
+        guard let index = lastIndex(in: entries, atMost: rva, key: \.rva) else { return [] }
+        let entry = entries[index]
         return [SymbolizedFrame(function: entry.name, functionOffset: rva - entry.rva, file: nil, line: nil, inlined: false)]
     }
 }
