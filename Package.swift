@@ -149,7 +149,7 @@ let package = Package(
             name: "CommandTests",
             dependencies: ["PostmortemCommands", "Analysis", "Minidump", "TestSupport"]
         ),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Minidump", "BinaryReading", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Minidump", "StackWalk", "BinaryReading", "TestSupport"]),
         .testTarget(
             name: "FixtureTests",
             dependencies: [

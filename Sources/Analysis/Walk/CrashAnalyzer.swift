@@ -99,7 +99,8 @@ public enum CrashAnalyzer {
         DispatchQueue.concurrentPerform(iterations: work.count) { index in
             let thread = work[index]
             var report = ThreadReport(
-                threadId: thread.threadId, threadName: thread.name, frameCount: 0, frames: [], lastErrorValue: nil,
+                threadId: thread.threadId, threadName: thread.name, frameCount: 0, frames: [],
+                lastErrorValue: thread.teb.flatMap { Self.lastError(teb: $0, memory: memory, pointerWidth: width) },
                 warnings: thread.note.map { [$0] })
             if let context = thread.context {
                 let registers = RegisterSet(context: context)
@@ -182,6 +183,14 @@ public enum CrashAnalyzer {
 }
 
 extension CrashAnalyzer {
+    /// The thread's last Win32 error, named, when the dump captured its TEB: `LastErrorValue` sits at
+    /// 0x68 in a 64-bit TEB and 0x34 in a 32-bit one.
+    static func lastError(teb: UInt64, memory: any StackMemory, pointerWidth: Int) -> String? {
+        let (address, overflow) = teb.addingReportingOverflow(pointerWidth == 16 ? 0x68 : 0x34)
+        guard !overflow, let value = memory.readUInt32(at: address) else { return nil }
+        return WindowsExceptionNames.errorName(value)
+    }
+
     /// A physical frame as the signature sees it: its inlined calls (innermost first), then itself.
     static func signatureFrames(_ frame: FrameReport) -> [SignatureFrame] {
         let offset = UInt64(frame.offset.dropFirst(2), radix: 16) ?? 0

@@ -13,6 +13,8 @@ public struct DumpThread: Sendable {
     public var context: ThreadContext?
     /// Why the thread is not walked, or what was wrong with it.
     public var note: String?
+    /// The thread environment block's address (Windows), where the thread's last error is kept.
+    public var teb: UInt64? = nil
 }
 
 /// The exception that ended the process, whatever dump format recorded it.
@@ -75,7 +77,9 @@ extension DumpContents {
         let dumpThreadID = breakpadInfo?.validDumpThreadId
         var threads = [DumpThread]()
         for thread in threadList {
-            var entry = DumpThread(threadId: thread.threadId, name: names[thread.threadId], context: nil, note: nil)
+            var entry = DumpThread(
+                threadId: thread.threadId, name: names[thread.threadId], context: nil, note: nil,
+                teb: system?.platformId.isWindows == true && thread.teb != 0 ? thread.teb : nil)
             if thread.threadId == dumpThreadID, thread.threadId != crashedThreadID {
                 entry.note = "the thread that wrote the dump; its stack shows the dump writer, not the crash"
             } else {
@@ -149,7 +153,8 @@ extension DumpContents {
         var threads = [DumpThread]()
         do {
             for thread in try dump.threads() {
-                var entry = DumpThread(threadId: thread.threadId, name: nil, context: nil, note: nil)
+                var entry = DumpThread(
+                    threadId: thread.threadId, name: nil, context: nil, note: nil, teb: thread.teb == 0 ? nil : thread.teb)
                 do {
                     entry.context = try MinidumpFile.decodeContext(thread.context, architecture: processor)
                 } catch {
