@@ -181,4 +181,30 @@ struct KillDuringPublishTests {
             #expect(path.split(separator: "/").last.map { $0.contains(".tmp-") } == true)
         }
     }
+
+    @Test("an add killed after server.txt but before lastid.txt: the next add reuses the id once")
+    func recordsOfAnUncommittedTransactionAreDropped() throws {
+        let work = try makeTemporaryFolder("uncommitted")
+        defer { removeFolder(work) }
+        let inputs = try DistinctInputs.make(count: 2, in: work + "/inputs")
+        let store = work + "/store"
+        let publisher = StorePublisher(root: store)
+        _ = try publisher.add([inputs[0]], options: .init(product: "first", time: 1_500_000_000))
+        // What a kill between the writes of history.txt and lastid.txt leaves.
+        let admin = store + "/000Admin"
+        let server = readText(admin + "/server.txt")
+        let history = readText(admin + "/history.txt")
+        let orphan = "0000000002,add,file,07/14/2017,04:40:00,\"killed\",\"\",\"\","
+        try Data((server + orphan + "\n").utf8).write(to: URL(fileURLWithPath: admin + "/server.txt"))
+        try Data((history + "\n" + orphan).utf8).write(to: URL(fileURLWithPath: admin + "/history.txt"))
+
+        let second = try publisher.add([inputs[1]], options: .init(product: "second", time: 1_500_000_100))
+        #expect(second.transactionID == 2)
+        let state = Self.inspect(store)
+        #expect(state.problems.isEmpty, "\(state.problems)")
+        #expect(state.liveIDs == [1, 2])
+        let lines = readText(admin + "/history.txt").split(whereSeparator: \.isNewline)
+        #expect(lines.count == 2)
+        #expect(!readText(admin + "/server.txt").contains("killed"))
+    }
 }
