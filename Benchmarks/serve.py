@@ -1,5 +1,6 @@
 """Benchmark: requests per second of `postmortem serve-symbols` and of nginx serving the same store
-as static files, on loopback, measured with wrk: hits on an 86 KB PDB and a 6 KB PE, and misses.
+as static files, on loopback, measured with wrk: hits on an 86 KB PDB and a 6 KB PE, and misses; then the same through `serve-symbols --upstream`
+proxying our server, once its cache holds the files and remembers the miss.
 
 The store is published from the fixture's x64 PE and PDB files with `postmortem symstore add`.
 Both servers use their defaults (ours logs every request to stderr, sent to /dev/null; nginx
@@ -99,7 +100,7 @@ def main():
             ("hit, 6 KB PE", paths["fixture.exe"]),
             ("miss", "/missing.pdb/0123456789ABCDEF0123456789ABCDEF1/missing.pdb"),
         ]
-        ours_port, nginx_port = free_port(), free_port()
+        ours_port, nginx_port, proxy_port = free_port(), free_port(), free_port()
         config = os.path.join(work, "nginx.conf")
         with open(config, "w") as handle:
             handle.write(NGINX_CONFIG.format(work=work, port=nginx_port, store=store))
@@ -109,10 +110,15 @@ def main():
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
             "nginx": subprocess.Popen([NGINX, "-c", config, "-p", work],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+            # A caching proxy of our server, for its remembered misses and its cache hits.
+            "proxy": subprocess.Popen(
+                [POSTMORTEM, "serve-symbols", "--upstream", f"srv*{work}/cache*http://127.0.0.1:{ours_port}",
+                 "--port", str(proxy_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         }
         try:
             wait_for(ours_port)
             wait_for(nginx_port)
+            wait_for(proxy_port)
             print(f"wrk -t2 -c{args.connections} -d{args.seconds}s on 127.0.0.1, {os.cpu_count()} cores")
             for label, path in targets:
                 rates = {}
@@ -121,6 +127,11 @@ def main():
                 ours, theirs = rates["postmortem"], rates["nginx"]
                 print(f"{label:16} postmortem: {ours[0]:8.0f} req/s ({ours[1]} non-2xx)"
                       f"   nginx: {theirs[0]:8.0f} req/s ({theirs[1]} non-2xx)   ratio {ours[0] / theirs[0]:.2f}")
+            for label, path in targets:
+                # The first request fills the proxy's cache (or its memory of the miss).
+                subprocess.run(["curl", "-s", "-o", os.devnull, f"http://127.0.0.1:{proxy_port}{path}"], check=False)
+                rate, errors = wrk(f"http://127.0.0.1:{proxy_port}{path}", args.seconds, args.connections)
+                print(f"{label:16} through the proxy (cached): {rate:8.0f} req/s ({errors} non-2xx)")
         finally:
             for process in servers.values():
                 process.terminate()

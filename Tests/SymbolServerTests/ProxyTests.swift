@@ -277,6 +277,27 @@ struct ProxyTests {
         #expect(try ServerFixtures.bytes(work + "/cache/" + key) == expected)
     }
 
+    @Test("debuginfod: debug info is proxied by build id, executables (named by file) are not")
+    func debuginfodThroughTheProxy() async throws {
+        let work = try ServerFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let id = ServerFixtures.crashBuildID
+        try ServerFixtures.copy(
+            ServerFixtures.crashDebugFile, to: "upstream/_.debug/elf-buildid-sym-\(id)/_.debug", in: work)
+        try ServerFixtures.copy(ServerFixtures.crashExecutable, to: "upstream/crash/elf-buildid-\(id)/crash", in: work)
+        let expected = try ServerFixtures.bytes(ServerFixtures.crashDebugFile)
+        let app = try Self.proxy(work + "/upstream", cache: work + "/cache")
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/buildid/\(id)/debuginfo", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(Array(buffer: response.body) == expected)
+            }
+            try await client.execute(uri: "/buildid/\(id)/executable", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
     @Test("the cache is the --cache folder, else the upstream path's first downstream store")
     func cacheChoice() throws {
         let cascade = try SymbolPath(parsing: "srv*/tmp/near*/tmp/far*https://example.invalid/symbols")
