@@ -6,6 +6,8 @@ import SymbolStore
 struct StoreFileServer: Sendable {
     let stores: [ServedStore]
     let limiter: ReadLimiter
+    /// Where misses are fetched when the server is a caching proxy.
+    var upstream: UpstreamProxy? = nil
     let fileIO = FileIO()
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
@@ -15,10 +17,16 @@ struct StoreFileServer: Sendable {
         } catch {
             return Self.plain(.badRequest, "bad path\n", head: request.method == .head)
         }
-        guard let file = find(path.target) else {
+        if let file = find(path.target) { return try await serve(file, request: request, context: context) }
+        switch await upstream?.file(for: path.target) {
+        case .file(let file):
+            return try await serve(file, request: request, context: context)
+        case .failed(let reason):
+            context.logger.warning("upstream: \(reason)")
+            return Self.plain(.badGateway, "upstream failed\n", head: request.method == .head)
+        case .missing, nil:
             return Self.plain(.notFound, "not found\n", head: request.method == .head)
         }
-        return try await serve(file, request: request, context: context)
     }
 
     /// The first store's file for `target`, or nil.
@@ -27,6 +35,9 @@ struct StoreFileServer: Sendable {
         case .none:
             return nil
         case .symsrv(let fileName, let index, let storedName):
+            // A publisher killed mid-write leaves `<stored name>.tmp-<pid>-<n>` (StorePublisher's
+            // temporary files): never a key's name, and possibly incomplete.
+            guard !storedName.contains(".tmp-") else { return nil }
             let key = StoreKey(fileName: fileName, index: index, storedName: storedName)
             for store in stores { if let file = store.file(for: key) { return file } }
             return nil

@@ -19,12 +19,15 @@ public struct SymbolServerConfiguration: Sendable {
     public var logger: Logger
     /// Called once the server is listening, with the bound port.
     public var onServerRunning: @Sendable (Int) async -> Void
+    /// When set, the server is a caching proxy: what the stores lack is fetched from here.
+    public var upstream: UpstreamConfiguration?
 
     /// Creates a configuration; the logger writes to standard error by default.
     public init(
         stores: [String], host: String = "127.0.0.1", port: Int = 8080, maxConcurrentReads: Int = 16,
         logger: Logger = Logger(label: "serve-symbols", factory: { StreamLogHandler.standardError(label: $0) }),
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        upstream: UpstreamConfiguration? = nil
     ) {
         self.stores = stores
         self.host = host
@@ -32,15 +35,19 @@ public struct SymbolServerConfiguration: Sendable {
         self.maxConcurrentReads = maxConcurrentReads
         self.logger = logger
         self.onServerRunning = onServerRunning
+        self.upstream = upstream
     }
 }
 
 /// Builds the symbol server: `/health`, SymSrv paths (`[/prefix]/<file>/<key>/<file>`) and
 /// debuginfod paths (`/buildid/<hex>/debuginfo|executable`), GET and HEAD.
 public func buildSymbolServer(configuration: SymbolServerConfiguration) -> some ApplicationProtocol {
+    // A proxy's cache is served like the stores, after them, so a file fetched once is
+    // answered without asking the fetcher again.
+    let roots = configuration.stores + (configuration.upstream.map { [$0.cache] } ?? [])
     let server = StoreFileServer(
-        stores: configuration.stores.map(ServedStore.init(root:)),
-        limiter: ReadLimiter(permits: max(1, configuration.maxConcurrentReads)))
+        stores: roots.map(ServedStore.init(root:)), limiter: ReadLimiter(permits: max(1, configuration.maxConcurrentReads)),
+        upstream: configuration.upstream.map(UpstreamProxy.init(configuration:)))
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: AccessLogMiddleware(logger: configuration.logger))
     router.get("/health") { _, _ in

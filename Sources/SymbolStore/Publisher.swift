@@ -114,6 +114,7 @@ public struct StorePublisher: Sendable {
             defer { withExtendedLifetime(lock) {} }
             let twoTier = AtomicFiles.exists(root + "/index2.txt")
             let id = try nextID()
+            try dropUncommittedRecords(from: id)
             var entries = [TransactionEntry]()
             for (path, identity) in identified {
                 let key = StoreKey(identity, casing: options.casing)
@@ -275,6 +276,26 @@ public struct StorePublisher: Sendable {
             throw .malformedAdmin("lastid.txt holds \(text.prefix(20))")
         }
         return last + 1
+    }
+
+    /// Drops the `server.txt` and `history.txt` lines of a transaction whose publisher was killed
+    /// before it wrote `lastid.txt` (ids from `id` on), so that reusing the id does not list it
+    /// twice (found by killing `symstore add` between the two writes).
+    func dropUncommittedRecords(from id: Int) throws(AtomicFiles.Failure) {
+        for name in ["server.txt", "history.txt"] {
+            let path = adminFolder + "/" + name
+            guard let text = AtomicFiles.readText(path) else { continue }
+            // By scalar: "\r\n" is one Character, so splitting Characters on "\n" would miss it.
+            let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
+                String(String.UnicodeScalarView($0))
+            }
+            let kept = lines.filter { line in
+                guard let first = Int(line.prefix { $0 != "," }) else { return true }
+                return first < id
+            }
+            guard kept.count != lines.count else { continue }
+            try AtomicFiles.write(kept.joined(separator: "\n"), to: path)
+        }
     }
 
     /// `server.txt`: one line per live transaction, each ending in a line break.
