@@ -1,8 +1,8 @@
 import Foundation
 
 /// Writes synthetic 64-bit x64 kernel dumps for tests (shared by the kernel dump and fixture
-/// tests), from the public layout of DUMP_HEADER64 written out here on its own (it shares no declaration with the reader, so a layout mistake
-/// in one cannot hide itself in the other).
+/// tests), from the public layout of DUMP_HEADER64 written out here on its own (it shares no
+/// declaration with the reader, so a layout mistake in one cannot hide itself in the other).
 public struct DumpWriter {
     public enum Kind: String, CaseIterable, Sendable {
         /// DumpType 1: PHYSICAL_MEMORY_DESCRIPTOR runs in the header, pages from 0x2000.
