@@ -97,7 +97,7 @@ let package = Package(
         ),
         .executableTarget(name: "postmortem-fuzz", dependencies: ["FuzzTargets", "BinaryReading"]),
         // In-process timing of the library's parsing work, for Benchmarks/*.py.
-        .executableTarget(name: "postmortem-bench", dependencies: ["Analysis", "Minidump"]),
+        .executableTarget(name: "postmortem-bench", dependencies: ["Analysis", "Minidump", "KernelDump"]),
 
         // Fixture locations, oracle runners and snapshots, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/Support"),

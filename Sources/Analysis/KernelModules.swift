@@ -31,7 +31,8 @@ public struct DumpModuleRow: Sendable, Codable, Equatable {
     public var debugId: String?
     /// The PDB name of the CodeView record, without its folder.
     public var debugFile: String?
-    /// Where the identity came from: `driver list` (kernel small dumps) or `header page` (user dumps).
+    /// Where the identity came from: `driver list` (kernel small dumps), `loaded-module list` and
+    /// `header page` (other kernel dumps), or `header page` (user dumps).
     public var identitySource: String?
     /// Why part of the identity is missing.
     public var warnings: [String]
@@ -93,7 +94,8 @@ public struct DumpModules: Sendable, Codable, Equatable {
             notes, errors
     }
 
-    /// The drivers of a kernel dump: a small dump's triage driver list; other types need symbols.
+    /// The drivers of a kernel dump: a small dump's triage driver list; other types' loaded-module
+    /// list, each driver identified from its header page when the dump holds it.
     public init(kernelDump: KernelDumpFile, path: String) {
         dump = path
         kind = "kernel"
@@ -105,9 +107,26 @@ public struct DumpModules: Sendable, Codable, Equatable {
         errors = []
         let width = kernelDump.header.is64Bit ? 16 : 8
         guard kernelDump.dumpType == .small else {
-            notes.append(
-                "driver list not available without symbols: a \(dumpType ?? "unknown type") dump keeps its drivers only in the kernel's loaded-module list (PsLoadedModuleList), which needs ntoskrnl's symbols to walk"
-            )
+            let list = KernelDriverList(dump: kernelDump)
+            if let failure = list.failure {
+                notes.append(
+                    "the loaded-module list (PsLoadedModuleList) of this \(dumpType ?? "unknown type") dump could not be walked: \(failure)"
+                )
+            }
+            errors += list.warnings.map { "PsLoadedModuleList: \($0)" }
+            for driver in list.drivers {
+                let identity = list.memory.map { memory in
+                    CapturedImageIdentity(
+                        read: { memory.read($0, count: $1) }, base: driver.baseAddress, size: driver.sizeOfImage)
+                }
+                modules.append(
+                    DumpModuleRow(
+                        name: driver.name, base: driver.baseAddress, size: driver.sizeOfImage, pointerWidth: width,
+                        timeDateStamp: identity?.timeDateStamp, checkSum: identity?.checkSum, debugId: identity?.debugId,
+                        debugFile: identity?.pdbName.map(DumpModuleRow.baseName),
+                        identitySource: identity?.timeDateStamp == nil ? "loaded-module list" : "loaded-module list, header page",
+                        warnings: identity?.warnings ?? []))
+            }
             return
         }
         do {

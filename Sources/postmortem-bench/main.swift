@@ -5,6 +5,7 @@
 import Analysis
 import BreakpadSymbols
 import Foundation
+import KernelDump
 import Minidump
 import PortableExecutable
 import Symbolication
@@ -14,6 +15,12 @@ import Symbolication
 let arguments = CommandLine.arguments
 if arguments.count >= 4, arguments[1] == "symbolize" {
     benchmarkSymbolize(symbols: arguments[2], addressFile: arguments[3], cacheFile: arguments.count > 4 ? arguments[4] : nil)
+    exit(0)
+}
+//   postmortem-bench kernel-pages DUMP ADDRESSES physical|virtual  reads the 4 KiB page at each
+//                                        address (hex, one per line); prints pages per second
+if arguments.count >= 5, arguments[1] == "kernel-pages" {
+    benchmarkKernelPages(path: arguments[2], addressFile: arguments[3], virtual: arguments[4] == "virtual")
     exit(0)
 }
 if arguments.count >= 4, arguments[1] == "pe" {
@@ -134,6 +141,42 @@ func benchmarkSymbolize(symbols: String, addressFile: String, cacheFile: String?
             print(String(format: "cache open: %.3f ms", microseconds(clock.now - openStart) / 1000))
             lookups(cache, "cache")
         }
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+}
+
+/// Opens a kernel dump (timed), indexes its pages, then reads (copies out) the page at each address
+/// of `addressFile`, through the page tables when `virtual`.
+func benchmarkKernelPages(path: String, addressFile: String, virtual: Bool) {
+    let clock = ContinuousClock()
+    guard let text = try? String(contentsOfFile: addressFile, encoding: .utf8) else {
+        print("cannot read \(addressFile)")
+        exit(1)
+    }
+    let addresses = text.split(separator: "\n").compactMap { UInt64($0.hasPrefix("0x") ? $0.dropFirst(2) : $0[...], radix: 16) }
+    do {
+        let openStart = clock.now
+        let dump = try KernelDumpFile(path: path)
+        let physical = try dump.physicalMemory()
+        let memory = try dump.virtualMemory(physical)
+        let openMicroseconds = microseconds(clock.now - openStart)
+        var read = 0
+        var checksum: UInt64 = 0
+        let start = clock.now
+        for address in addresses {
+            let page = virtual ? memory.read(address, count: 4096) : physical.read(physical: address, count: 4096)
+            if let page {
+                read += 1
+                checksum &+= UInt64(page[Int(address & 0xFF8)])
+            }
+        }
+        let seconds = microseconds(clock.now - start) / 1e6
+        print(
+            String(
+                format: "open %.1f ms; %.0f pages/s (%d of %d read, %.3f s, checksum %llu)", openMicroseconds / 1000,
+                Double(addresses.count) / seconds, read, addresses.count, seconds, checksum))
     } catch {
         print("error: \(error)")
         exit(1)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Writes synthetic 32-bit x86 kernel dumps (`PAGEDUMP`, DUMP_HEADER32) with page tables for
 /// PAE and classic paging; offsets written out here from the public layout, not the reader's.

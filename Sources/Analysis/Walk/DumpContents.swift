@@ -185,7 +185,8 @@ extension DumpContents {
 
     /// Reads what analysis needs from a Windows kernel dump: the bugcheck, the processor's context at
     /// the crash and the drivers. A small (triage) dump holds the faulting thread's stack and its driver
-    /// list; other types hold physical memory, read through the page tables of the directory table base.
+    /// list; other types hold physical memory, read through the page tables of the directory table base,
+    /// and list their drivers in the kernel's `PsLoadedModuleList`.
     public init(kernelDump dump: KernelDumpFile) {
         var warnings = [String]()
         let header = dump.header
@@ -232,16 +233,24 @@ extension DumpContents {
             do {
                 let physical = try dump.physicalMemory()
                 if let mode = dump.pagingMode, let base = header.directoryTableBase {
-                    memory = KernelVirtualMemory(memory: VirtualMemory(physical: physical, directoryTableBase: base, mode: mode))
+                    let virtual = VirtualMemory(physical: physical, directoryTableBase: base, mode: mode)
+                    memory = KernelVirtualMemory(memory: virtual)
+                    let list = KernelDriverList(dump: dump, memory: virtual)
+                    if let failure = list.failure {
+                        warnings.append("the loaded-module list could not be walked, so no drivers are listed: \(failure)")
+                    }
+                    warnings += list.warnings.map { "loaded-module list: \($0)" }
+                    modules = list.drivers.map {
+                        Self.module(
+                            name: $0.name, base: $0.baseAddress & addressMask, size: $0.sizeOfImage, memory: memory)
+                    }
                 } else {
-                    warnings.append("no paging mode or directory table base: virtual memory cannot be read")
+                    warnings.append(
+                        "no paging mode or directory table base: virtual memory and the loaded-module list cannot be read")
                 }
             } catch {
-                warnings.append("physical memory: \(error)")
+                warnings.append("physical memory, so no drivers are listed: \(error)")
             }
-            warnings.append(
-                "the loaded-module list of a \(header.dumpType.map { "\($0)" } ?? "kernel") dump is not walked yet: drivers are not listed"
-            )
         }
         var context: ThreadContext?
         var note: String?
@@ -327,12 +336,16 @@ extension DumpContents {
     /// A module record from a user dump's module entry: its identity read from the PE headers and the
     /// debug directory in the captured image, where the writer kept them.
     static func module(_ record: UserDumpModule, memory: any StackMemory) -> Module {
-        let image = CapturedImage(memory: memory, base: record.baseOfImage)
-        var module = Module(
-            baseOfImage: record.baseOfImage, sizeOfImage: record.sizeOfImage, checkSum: 0, timeDateStamp: 0,
-            name: record.imageName)
-        guard let header = image.bytes(atRVA: 0, count: min(0x1000, Int(record.sizeOfImage))),
-            let pe = try? PEImage(bytes: MappedFile(bytes: header, name: record.imageName).bytes)
+        module(name: record.imageName, base: record.baseOfImage, size: record.sizeOfImage, memory: memory)
+    }
+
+    /// A module record for the image `name` mapped at `base`, identified from the PE headers and
+    /// debug directory in `memory` where the dump holds them (user dumps, kernel drivers).
+    static func module(name: String, base: UInt64, size: UInt32, memory: any StackMemory) -> Module {
+        let image = CapturedImage(memory: memory, base: base)
+        var module = Module(baseOfImage: base, sizeOfImage: size, checkSum: 0, timeDateStamp: 0, name: name)
+        guard let header = image.bytes(atRVA: 0, count: min(0x1000, Int(size))),
+            let pe = try? PEImage(bytes: MappedFile(bytes: header, name: name).bytes)
         else {
             module.warnings.append("the dump holds no PE headers for this module, so its identity is unknown")
             return module

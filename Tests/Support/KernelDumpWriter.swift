@@ -1,10 +1,10 @@
 import Foundation
 
-/// Writes synthetic 64-bit x64 kernel dumps for tests, from the public layout of DUMP_HEADER64
-/// written out here on its own (it shares no declaration with the reader, so a layout mistake
-/// in one cannot hide itself in the other).
-struct DumpWriter {
-    enum Kind: String, CaseIterable, Sendable {
+/// Writes synthetic 64-bit x64 kernel dumps for tests (shared by the kernel dump and fixture
+/// tests), from the public layout of DUMP_HEADER64 written out here on its own (it shares no
+/// declaration with the reader, so a layout mistake in one cannot hide itself in the other).
+public struct DumpWriter {
+    public enum Kind: String, CaseIterable, Sendable {
         /// DumpType 1: PHYSICAL_MEMORY_DESCRIPTOR runs in the header, pages from 0x2000.
         case full
         /// DumpType 5: BITMAP_DUMP (`SDMP` + `DUMP`) at 0x2000.
@@ -18,7 +18,7 @@ struct DumpWriter {
         /// DumpType 0xA: RDMP complete memory dump (NumberOfRanges and TotalNumberOfPages in the metadata).
         case complete
 
-        var dumpType: UInt32 {
+        public var dumpType: UInt32 {
             switch self {
             case .full: 1
             case .bitmap: 5
@@ -31,55 +31,59 @@ struct DumpWriter {
     }
 
     // DUMP_HEADER64 offsets (Microsoft's public dump header, as also listed in REFERENCES.md).
-    static let headerSize = 0x2000
-    static let oDirectoryTableBase = 0x10
-    static let oPfnDataBase = 0x18
-    static let oPsLoadedModuleList = 0x20
-    static let oPsActiveProcessHead = 0x28
-    static let oMachineImageType = 0x30
-    static let oNumberProcessors = 0x34
-    static let oBugCheckCode = 0x38
-    static let oBugCheckParameters = 0x40
-    static let oKdDebuggerDataBlock = 0x80
-    static let oPhysicalMemoryBlock = 0x88
-    static let oContextRecord = 0x348
-    static let oException = 0xF00
-    static let oDumpType = 0xF98
-    static let oRequiredDumpSpace = 0xFA0
-    static let oSystemTime = 0xFA8
-    static let oComment = 0xFB0
-    static let oSystemUpTime = 0x1030
+    public static let headerSize = 0x2000
+    public static let oDirectoryTableBase = 0x10
+    public static let oPfnDataBase = 0x18
+    public static let oPsLoadedModuleList = 0x20
+    public static let oPsActiveProcessHead = 0x28
+    public static let oMachineImageType = 0x30
+    public static let oNumberProcessors = 0x34
+    public static let oBugCheckCode = 0x38
+    public static let oBugCheckParameters = 0x40
+    public static let oKdDebuggerDataBlock = 0x80
+    public static let oPhysicalMemoryBlock = 0x88
+    public static let oContextRecord = 0x348
+    public static let oException = 0xF00
+    public static let oDumpType = 0xF98
+    public static let oRequiredDumpSpace = 0xFA0
+    public static let oSystemTime = 0xFA8
+    public static let oComment = 0xFB0
+    public static let oSystemUpTime = 0x1030
 
     // x64 CONTEXT offsets.
-    static let cContextFlags = 0x30
-    static let cMxCsr = 0x34
-    static let cRax = 0x78
-    static let cRsp = 0x98
-    static let cRip = 0xF8
-    static let cMxCsr2 = 0x118
+    public static let cContextFlags = 0x30
+    public static let cMxCsr = 0x34
+    public static let cRax = 0x78
+    public static let cRsp = 0x98
+    public static let cRip = 0xF8
+    public static let cMxCsr2 = 0x118
 
-    var directoryTableBase: UInt64 = 0x10_000
-    var bugCheckCode: UInt32 = 0xD1
-    var bugCheckParameters: [UInt64] = [0xFFFF_F800_1234_5678, 2, 0, 0xFFFF_F800_0BAD_C0DE]
-    var rip: UInt64 = 0xFFFF_F800_0BAD_C0DE
-    var rsp: UInt64 = 0xFFFF_F800_0000_7F00
-    var rax: UInt64 = 0x1122_3344_5566_7788
-    var exceptionCode: UInt32 = 0xC000_0005
-    var comment = "postmortem test dump"
+    public init() {}
+
+    public var directoryTableBase: UInt64 = 0x10_000
+    /// The header's PsLoadedModuleList (the scenario maps nothing there; `ModuleListWriter` does).
+    public var psLoadedModuleList: UInt64 = 0xFFFF_F800_0281_0000
+    public var bugCheckCode: UInt32 = 0xD1
+    public var bugCheckParameters: [UInt64] = [0xFFFF_F800_1234_5678, 2, 0, 0xFFFF_F800_0BAD_C0DE]
+    public var rip: UInt64 = 0xFFFF_F800_0BAD_C0DE
+    public var rsp: UInt64 = 0xFFFF_F800_0000_7F00
+    public var rax: UInt64 = 0x1122_3344_5566_7788
+    public var exceptionCode: UInt32 = 0xC000_0005
+    public var comment = "postmortem test dump"
     /// Physical pages by frame number.
-    var pages: [UInt64: [UInt8]] = [:]
+    public var pages: [UInt64: [UInt8]] = [:]
 
-    static func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    public static func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
     }
 
-    static func put<T: FixedWidthInteger>(_ value: T, at offset: Int, in bytes: inout [UInt8]) {
+    public static func put<T: FixedWidthInteger>(_ value: T, at offset: Int, in bytes: inout [UInt8]) {
         let raw = le(value)
         bytes.replaceSubrange(offset..<(offset + raw.count), with: raw)
     }
 
     /// A page whose bytes identify its frame number.
-    static func patternPage(_ pfn: UInt64) -> [UInt8] {
+    public static func patternPage(_ pfn: UInt64) -> [UInt8] {
         var page = (0..<4096).map { UInt8(truncatingIfNeeded: Int(pfn &* 7) &+ $0 &* 13) }
         page.replaceSubrange(0..<8, with: le(pfn | 0xABCD_0000_0000_0000))
         return page
@@ -87,7 +91,7 @@ struct DumpWriter {
 
     /// The standard scenario: a 4-level page table rooted at PFN 0x10 mapping
     /// 0xFFFF800000000000+ to 4 KiB pages, a 2 MiB page and a 1 GiB page.
-    static func scenario() -> DumpWriter {
+    public static func scenario() -> DumpWriter {
         var writer = DumpWriter()
         func entry(_ pfn: UInt64, large: Bool = false) -> UInt64 { (pfn << 12) | 0x3 | (large ? 0x80 : 0) }
         var pml4 = [UInt8](repeating: 0, count: 4096)
@@ -116,14 +120,14 @@ struct DumpWriter {
     }
 
     /// Virtual addresses the scenario's translation tests look up.
-    static let probeAddresses: [UInt64] = [
+    public static let probeAddresses: [UInt64] = [
         0xFFFF_8000_0000_0000, 0xFFFF_8000_0000_1234, 0xFFFF_8000_0000_2FF8, 0xFFFF_8000_0000_3000,
         0xFFFF_8000_0000_5010, 0xFFFF_8000_0000_6000, 0xFFFF_8000_0020_0000, 0xFFFF_8000_0020_1ABC,
         0xFFFF_8000_4000_5008, 0xFFFF_8000_4000_0000, 0x0000_0000_0040_0000, 0xFFFF_8000_8000_0000,
     ]
 
     /// The frame numbers in ascending order, grouped into runs of consecutive frames.
-    var runs: [(base: UInt64, count: UInt64)] {
+    public var runs: [(base: UInt64, count: UInt64)] {
         var result: [(base: UInt64, count: UInt64)] = []
         for pfn in pages.keys.sorted() {
             if let last = result.last, last.base + last.count == pfn {
@@ -135,7 +139,7 @@ struct DumpWriter {
         return result
     }
 
-    func header(dumpType: UInt32) -> [UInt8] {
+    public func header(dumpType: UInt32) -> [UInt8] {
         var bytes = [UInt8]()
         bytes.reserveCapacity(Self.headerSize)
         while bytes.count < Self.headerSize { bytes += Array("PAGE".utf8) }
@@ -144,7 +148,7 @@ struct DumpWriter {
         Self.put(UInt32(19041), at: 0xC, in: &bytes)
         Self.put(directoryTableBase, at: Self.oDirectoryTableBase, in: &bytes)
         Self.put(UInt64(0xFFFF_FA80_0000_0000), at: Self.oPfnDataBase, in: &bytes)
-        Self.put(UInt64(0xFFFF_F800_0281_0000), at: Self.oPsLoadedModuleList, in: &bytes)
+        Self.put(psLoadedModuleList, at: Self.oPsLoadedModuleList, in: &bytes)
         Self.put(UInt64(0xFFFF_F800_0282_0000), at: Self.oPsActiveProcessHead, in: &bytes)
         Self.put(UInt32(0x8664), at: Self.oMachineImageType, in: &bytes)
         Self.put(UInt32(2), at: Self.oNumberProcessors, in: &bytes)
@@ -178,7 +182,7 @@ struct DumpWriter {
         return bytes
     }
 
-    func build(_ kind: Kind) -> [UInt8] {
+    public func build(_ kind: Kind) -> [UInt8] {
         let sorted = pages.keys.sorted()
         switch kind {
         case .full:
