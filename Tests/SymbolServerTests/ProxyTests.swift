@@ -216,14 +216,15 @@ struct ProxyTests {
         let upstream = ScriptedUpstream(delay: .zero)
         try await upstream.application().test(.live) { clientA in
             let portA = try #require(clientA.port)
-            let proxy = try Self.proxy("srv*\(work)/cache*http://127.0.0.1:\(portA)", missLifetime: .seconds(1))
+            let proxy = try Self.proxy("srv*\(work)/cache*http://127.0.0.1:\(portA)", missLifetime: .seconds(5))
             try await proxy.test(.live) { clientB in
                 let url = "http://127.0.0.1:\(try #require(clientB.port))/a.pdb/00000000000000000000000000000000A/a.pdb"
                 #expect(try await Self.get(url, to: work + "/out") == "404")
                 #expect(try await Self.get(url, to: work + "/out") == "404")
                 #expect(upstream.requests.count == 3)
-                // Entries hold whole seconds, so one second may last almost two.
-                try await Task.sleep(for: .milliseconds(2200))
+                // A lifetime long enough that two requests under a loaded machine fall inside it; entries
+                // hold whole seconds, so five seconds may last almost six.
+                try await Task.sleep(for: .milliseconds(6200))
                 #expect(try await Self.get(url, to: work + "/out") == "404")
                 #expect(upstream.requests.count == 6)
             }
