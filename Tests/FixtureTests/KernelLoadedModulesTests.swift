@@ -70,6 +70,15 @@ struct KernelLoadedModulesTests {
         #expect(crash.crashingThread?.frames.first?.module == "ntoskrnl.exe", "\(String(describing: crash.crashingThread))")
     }
 
+    @Test("verify passes the modules check from the loaded-module list", arguments: [DumpWriter.Kind.full, .bitmap])
+    func verifyFindsTheKernel(kind: DumpWriter.Kind) throws {
+        let path = try Self.file(ModuleListWriter.scenario().writer.build(kind), "verify-\(kind.rawValue)")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try runProcess(TestEnvironment.postmortemExecutable, ["verify", path, "--json"])
+        let text = result.stdoutText
+        #expect(text.contains("3 drivers from PsLoadedModuleList, ntoskrnl.exe at 0xfffff80002000000"), "\(text)")
+    }
+
     @Test func damagedListsWarnInAnalyze() async throws {
         var space = ModuleListWriter.scenario()
         space.write(ModuleListWriter.entry(0), at: ModuleListWriter.entry(1))  // the second entry loops to the first

@@ -1,6 +1,7 @@
 import BinaryReading
 import Foundation
 import KernelDump
+import Minidump
 
 /// The checks for a Windows kernel dump (`PAGEDUMP`/`PAGEDU64`) of any dump type.
 enum KernelDumpVerifier {
@@ -230,11 +231,25 @@ enum KernelDumpVerifier {
             }
         } else {
             list.warn(CheckName.stack, "not checked: reading the crashing thread's stack needs the page-table walk and symbols")
-            list.warn(
-                CheckName.modules,
-                "driver list not available without symbols (PsLoadedModuleList is walked with ntoskrnl's symbols)")
+            // The drivers come from the kernel's loaded-module list, read through the page tables.
+            let walk = KernelDriverList(dump: dump)
+            let names = walk.drivers.map { $0.baseName ?? $0.fullName.map(Module.baseName) ?? "" }
+            if let failure = walk.failure {
+                list.warn(CheckName.modules, "the driver list could not be walked: \(failure)")
+            } else if let kernel = names.firstIndex(where: isKernel) {
+                let base = hex0x(walk.drivers[kernel].baseAddress, width: header.is64Bit ? 16 : 8)
+                let damaged = walk.warnings.isEmpty ? "" : " (\(walk.warnings.count) problems in the list)"
+                list.pass(
+                    CheckName.modules,
+                    "\(walk.drivers.count) drivers from PsLoadedModuleList, \(names[kernel]) at \(base)\(damaged)")
+            } else {
+                list.warn(
+                    CheckName.modules,
+                    "\(walk.drivers.count) drivers from PsLoadedModuleList but no ntoskrnl among them"
+                        + (walk.warnings.first.map { ": \($0)" } ?? ""))
+            }
             if binaries != nil {
-                list.warn(CheckName.binaries, "not checked: the driver list is not available without symbols")
+                list.warn(CheckName.binaries, "not checked: binaries are looked up for small dumps' drivers only")
             }
         }
         return VerificationReport(dump: path, kind: kind, checks: list.checks)
