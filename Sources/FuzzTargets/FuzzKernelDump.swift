@@ -3,7 +3,7 @@ import KernelDump
 
 /// Opens the bytes as a kernel or full user-mode dump and reads every part the reader knows:
 /// the header and its runs, the bitmap/RDMP headers, the page index, page reads, virtual
-/// translation, the triage contents, and the USERDUMP threads, modules and memory.
+/// translation, the loaded-module list, the triage contents, and the USERDUMP threads, modules and memory.
 @Sendable public func fuzzKernelDump(_ bytes: ByteView) {
     if let dump = try? KernelDumpFile(bytes: bytes) {
         let header = dump.header
@@ -29,7 +29,8 @@ import KernelDump
                     _ = virtual.read(address, count: 16)
                 }
             }
-            _ = try? dump.virtualMemory(memory)
+            // The loaded-module walk follows pointers the file controls: it must stay bounded.
+            if let virtual = try? dump.virtualMemory(memory) { _ = try? dump.loadedModules(in: virtual) }
         }
         if let triage = try? dump.triage() {
             _ = triage.drivers.first?.fileName
