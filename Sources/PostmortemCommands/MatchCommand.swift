@@ -1,6 +1,7 @@
 import Analysis
 import ArgumentParser
 import Foundation
+import KernelDump
 import Minidump
 
 /// Options that say where module binaries are, shared by `match`, `rescue` and later `analyze`.
@@ -58,7 +59,12 @@ struct MatchCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = MatchReport(minidump: try openMinidump(dump), path: dump, searchPath: paths.searchPath, policy: policy)
+        let report =
+            if let userDump = try? UserDumpFile(path: dump) {
+                MatchReport(userDump: userDump, path: dump, searchPath: paths.searchPath, policy: policy)
+            } else {
+                MatchReport(minidump: try openMinidump(dump), path: dump, searchPath: paths.searchPath, policy: policy)
+            }
         write(json ? try jsonText(report) : renderMatchReport(report))
         for error in report.errors { printError("postmortem: \(dump): \(error)") }
         if !report.errors.isEmpty { throw ExitStatus.malformedInput }

@@ -201,6 +201,22 @@ struct AnalyzeCommandTests {
         #expect(frames.contains { $0.function == "mainCRTStartup" })
     }
 
+    @Test("a full user-mode dump: rescue rebuilds every module, and match then accepts every one")
+    func userDumpRescueThenMatch() throws {
+        try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the kdlibcpp dump is needed")
+        let dump = TestEnvironment.shared(
+            "kdlibcpp/kdlib/tests/dumps/targetapp_stacktest_x64_release/targetapp_stacktest_x64_release.dmp")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pm-udmatch-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let before = try runProcess(TestEnvironment.postmortemExecutable, ["match", dump])
+        #expect(before.status == 3, "\(before.stdoutText)\(before.stderrText)")
+        let rescue = try runProcess(TestEnvironment.postmortemExecutable, ["rescue", dump, "-o", folder])
+        #expect(rescue.status == 0, "\(rescue.stderrText)")
+        let after = try runProcess(TestEnvironment.postmortemExecutable, ["match", dump, "--exe-path", folder])
+        #expect(after.status == 0, "\(after.stdoutText)\(after.stderrText)")
+        #expect(after.stdoutText.contains("7 of 7 matched"), "\(after.stdoutText)")
+    }
+
     @Test func unreadableDumpIsAClearError() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pm-bad-\(UUID().uuidString).dmp").path
         try Data("MDMP but not really".utf8).write(to: URL(fileURLWithPath: work))

@@ -1,5 +1,6 @@
 import BinaryReading
 import Foundation
+import KernelDump
 import Minidump
 import PortableExecutable
 import SymbolStore
@@ -56,6 +57,23 @@ public struct MatchReport: Sendable, Codable, Equatable {
 
     /// Whether every module matched.
     public var allMatched: Bool { modules.allSatisfy { $0.status == .matched } && errors.isEmpty }
+
+    /// Looks up every module of a full user-mode dump (`USERDUMP`/`USERDU64`), each identified from the
+    /// PE headers and CodeView record its memory holds, along `searchPath`.
+    public init(userDump: UserDumpFile, path: String, searchPath: ExecutableSearchPath, policy: MatchPolicy) {
+        let contents = DumpContents(userDump: userDump)
+        dump = path
+        self.policy = policy
+        modules = contents.modules.map { module in
+            ModuleLocator.locate(
+                module: module, dumpPath: path, searchPath: searchPath, policy: policy, pointerWidth: contents.pointerWidth)
+        }
+        deferredEntries = searchPath.entries.compactMap {
+            if case .symbolServer(let entry) = $0 { return entry }
+            return nil
+        }
+        errors = contents.warnings + contents.modules.flatMap { module in module.warnings.map { "\(module.fileName): \($0)" } }
+    }
 
     /// Looks up every module of `minidump` along `searchPath` and judges each file found with `policy`.
     public init(minidump: MinidumpFile, path: String, searchPath: ExecutableSearchPath, policy: MatchPolicy) {
