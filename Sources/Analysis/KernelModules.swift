@@ -196,6 +196,8 @@ struct CapturedImageIdentity {
     var machine: UInt16?
     var debugId: String?
     var pdbName: String?
+    /// The CodeView record as the image holds it, for readers that decode it themselves.
+    var codeViewBytes: [UInt8]?
     var warnings: [String] = []
 
     init(memory: UserDumpMemory, base: UInt64, size: UInt32) {
@@ -233,6 +235,7 @@ struct CapturedImageIdentity {
                 warnings.append("the CodeView record at RVA \(hex0x(entry.addressOfRawData)) was not captured")
                 return
             }
+            codeViewBytes = data
             if let record = try? CodeViewInfo(parsing: MappedFile(bytes: data, name: "CodeView").bytes) {
                 debugId = record.debugID
                 pdbName = record.pdbName

@@ -342,35 +342,14 @@ extension DumpContents {
     /// A module record for the image `name` mapped at `base`, identified from the PE headers and
     /// debug directory in `memory` where the dump holds them (user dumps, kernel drivers).
     static func module(name: String, base: UInt64, size: UInt32, memory: any StackMemory) -> Module {
-        let image = CapturedImage(memory: memory, base: base)
-        var module = Module(baseOfImage: base, sizeOfImage: size, checkSum: 0, timeDateStamp: 0, name: name)
-        guard let header = image.bytes(atRVA: 0, count: min(0x1000, Int(size))),
-            let pe = try? PEImage(bytes: MappedFile(bytes: header, name: name).bytes)
-        else {
-            module.warnings.append("the dump holds no PE headers for this module, so its identity is unknown")
-            return module
-        }
-        module.timeDateStamp = pe.fileHeader.timeDateStamp
-        module.checkSum = pe.optionalHeader.checkSum
-        // The debug directory and the CodeView record are addressed by RVA in the loaded image.
-        let directory = pe.optionalHeader.dataDirectories.count > 6 ? pe.optionalHeader.dataDirectories[6] : nil
-        if let directory, !directory.isEmpty {
-            let count = min(Int(directory.size) / 28, 16)
-            for index in 0..<count {
-                guard let entry = image.bytes(atRVA: UInt64(directory.virtualAddress) + UInt64(index * 28), count: 28) else {
-                    break
-                }
-                let type = UInt32(entry[12]) | UInt32(entry[13]) << 8 | UInt32(entry[14]) << 16 | UInt32(entry[15]) << 24
-                let size = UInt32(entry[16]) | UInt32(entry[17]) << 8 | UInt32(entry[18]) << 16 | UInt32(entry[19]) << 24
-                let rva = UInt32(entry[20]) | UInt32(entry[21]) << 8 | UInt32(entry[22]) << 16 | UInt32(entry[23]) << 24
-                // IMAGE_DEBUG_TYPE_CODEVIEW.
-                guard type == 2, size > 0, Int(size) <= CodeViewRecord.maximumSize,
-                    let bytes = image.bytes(atRVA: UInt64(rva), count: Int(size))
-                else { continue }
-                module.codeView = try? CodeViewRecord(parsing: MappedFile(bytes: bytes, name: "CodeView").bytes)
-                module.codeViewBytes = bytes
-                break
-            }
+        let identity = CapturedImageIdentity(read: { memory.bytes(at: $0, count: $1) }, base: base, size: size)
+        var module = Module(
+            baseOfImage: base, sizeOfImage: size, checkSum: identity.checkSum ?? 0,
+            timeDateStamp: identity.timeDateStamp ?? 0, name: name)
+        module.warnings = identity.warnings
+        if let bytes = identity.codeViewBytes {
+            module.codeView = try? CodeViewRecord(parsing: MappedFile(bytes: bytes, name: "CodeView").bytes)
+            module.codeViewBytes = bytes
         }
         return module
     }
