@@ -4,7 +4,8 @@ import Foundation
 ///
 /// A pattern matches a normalized frame when it matches at the frame's start, as Python's
 /// `re.match` does in Socorro (end a pattern with `$` to require the whole frame). The syntax is
-/// ICU's (NSRegularExpression), which agrees with Python's for what these lists use.
+/// the part of Python's that such lists use (see ``SignatureRegex``); anything beyond it is
+/// refused when the list is loaded.
 public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
     /// The pattern as written.
     public let source: String
@@ -36,7 +37,7 @@ public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
     /// Whether the pattern matches at the start of `text`.
     public func matches(_ text: String) -> Bool {
         guard text.hasPrefix(literalPrefix), let regex = try? compiled.regex() else { return false }
-        return regex.firstMatch(in: text, options: [.anchored], range: NSRange(text.startIndex..., in: text)) != nil
+        return regex.matchesPrefix(text)
     }
 
     /// The pattern as written.
@@ -67,15 +68,15 @@ public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
 final class CompiledRegex: @unchecked Sendable {
     private let source: String
     private let lock = NSLock()
-    private var result: Result<NSRegularExpression, any Error>?
+    private var result: Result<SignatureRegex, SignatureRegexError>?
 
     init(_ source: String) { self.source = source }
 
-    func regex() throws -> NSRegularExpression {
+    func regex() throws(SignatureRegexError) -> SignatureRegex {
         lock.lock()
         defer { lock.unlock() }
         if let result { return try result.get() }
-        let compiled = Result { try NSRegularExpression(pattern: source) }
+        let compiled = Result { () throws(SignatureRegexError) in try SignatureRegex(source) }
         result = compiled
         return try compiled.get()
     }
