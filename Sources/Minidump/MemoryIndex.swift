@@ -30,12 +30,23 @@ public struct MemoryIndex: Sendable {
     /// Indexes `regions`, dropping empty ones and ones that overlap an earlier one.
     public init(regions unsorted: [MemoryRegion], warnings: [String] = []) {
         var warnings = warnings
-        let sorted = unsorted.filter { $0.bytes.count > 0 }.sorted {
-            $0.address != $1.address ? $0.address < $1.address : $0.bytes.count > $1.bytes.count
+        var regions = unsorted
+        regions.removeAll { $0.bytes.count == 0 }
+        // Sorting positions by plain keys rather than the regions themselves keeps the sort free of
+        // reference counting; Wine's dumps hold thousands of small ranges. Writers mostly list memory
+        // in address order already, so the sort is often skipped.
+        let keys = regions.map { (address: $0.address, count: $0.bytes.count) }
+        let inOrder: (Int, Int) -> Bool = {
+            keys[$0].address != keys[$1].address ? keys[$0].address < keys[$1].address : keys[$0].count > keys[$1].count
+        }
+        var order = Array(keys.indices)
+        if zip(order, order.dropFirst()).contains(where: { !inOrder($0, $1) }) {
+            order.sort(by: inOrder)
         }
         var kept = [MemoryRegion]()
-        kept.reserveCapacity(sorted.count)
-        for region in sorted {
+        kept.reserveCapacity(regions.count)
+        for position in order {
+            let region = regions[position]
             let (_, wraps) = region.address.addingReportingOverflow(UInt64(region.bytes.count))
             if wraps {
                 warnings.append("\(region.source): range at \(hex0x(region.address)) wraps past the top of the address space")
@@ -52,7 +63,7 @@ public struct MemoryIndex: Sendable {
             }
             kept.append(region)
         }
-        regions = kept
+        self.regions = kept
         self.warnings = warnings
     }
 

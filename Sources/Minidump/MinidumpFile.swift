@@ -37,9 +37,9 @@ public struct LocationDescriptor: Sendable, Equatable, Codable {
         self.rva = rva
     }
 
-    init(parsing reader: inout ByteReader, _ field: String) throws(ParseError) {
-        dataSize = try reader.read(UInt32.self, field + ".DataSize")
-        rva = try reader.read(UInt32.self, field + ".Rva")
+    init(parsing reader: inout ByteReader, _ field: @autoclosure () -> String) throws(ParseError) {
+        dataSize = try reader.read(UInt32.self, field() + ".DataSize")
+        rva = try reader.read(UInt32.self, field() + ".Rva")
     }
 }
 

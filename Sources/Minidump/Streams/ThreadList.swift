@@ -10,9 +10,10 @@ public struct MemoryDescriptor: Sendable, Equatable, Codable {
     /// Size on disk.
     public static let size = 16
 
-    init(parsing reader: inout ByteReader, _ field: String) throws(ParseError) {
-        startOfMemoryRange = try reader.read(UInt64.self, field + ".StartOfMemoryRange")
-        memory = try LocationDescriptor(parsing: &reader, field + ".Memory")
+    // The field name is built only when a read fails: memory lists hold thousands of descriptors.
+    init(parsing reader: inout ByteReader, _ field: @autoclosure () -> String) throws(ParseError) {
+        startOfMemoryRange = try reader.read(UInt64.self, field() + ".StartOfMemoryRange")
+        memory = try LocationDescriptor(parsing: &reader, field() + ".Memory")
     }
 }
 
