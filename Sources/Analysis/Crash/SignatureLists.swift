@@ -51,10 +51,9 @@ public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
     /// start a branch with other text) or that open with a group, class or flag.
     static func literalPrefix(of pattern: String) -> String {
         if pattern.contains("|") { return "" }
-        let special: Set<Character> = ["\\", "^", "$", ".", "?", "*", "+", "(", ")", "[", "]", "{", "}"]
         var prefix = [Character]()
         for character in pattern {
-            if special.contains(character) {
+            if metacharacters.contains(character) {
                 if character == "?" || character == "*" || character == "{", !prefix.isEmpty { prefix.removeLast() }
                 break
             }
@@ -63,6 +62,8 @@ public struct SignaturePattern: Sendable, Equatable, CustomStringConvertible {
         return String(prefix)
     }
 }
+
+private let metacharacters: Set<Character> = ["\\", "^", "$", ".", "?", "*", "+", "(", ")", "[", "]", "{", "}"]
 
 /// A regular expression compiled once, on first use, by whichever thread asks first.
 final class CompiledRegex: @unchecked Sendable {
