@@ -196,6 +196,37 @@ struct ObjectStorageTests {
         }
     }
 
+    /// `postmortem serve --storage … --s3-endpoint …` with credentials from the environment.
+    @Test func theCommandLineStoresDumpsInS3() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let s3 = S3Configuration(
+            location: try #require(S3Location(url: "s3://cli-dumps")), endpoint: moto.endpoint, region: "us-east-1",
+            credentials: Self.credentials)
+        let client = S3Client(configuration: s3)
+        try await client.createBucket()
+        let data = try ServiceFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try ServeProcess(
+            data: data,
+            arguments: [
+                "--storage", "s3://cli-dumps/p", "--s3-endpoint", moto.endpoint, "--symbol-path",
+                TestEnvironment.local("symbols"),
+            ],
+            environment: [
+                "AWS_ACCESS_KEY_ID": Self.credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": Self.credentials.secretAccessKey,
+            ])
+        defer { server.terminate() }
+        let dump = try ServiceFixtures.bytes(TestEnvironment.local("rust-minidump/test.dmp"))
+        let (status, answer) = try await LiveClient.submit(.crashpad(dump: dump), to: server.base)
+        #expect(status == 200, "\(answer) \(server.output)")
+        let id = try #require(LiveServiceTests.crashID(answer))
+        let key = "p/" + S3DumpStorage.objectKey(for: .dump(reportID: try #require(UUID(uuidString: id))))
+        #expect(try await client.get(key: key, maxBytes: 64 << 20).map(Array.init) == dump)
+        let report = try #require(try await LiveServiceTests.settle([id], base: server.base).first)
+        #expect(report.signature == "`anonymous namespace'::CrashFunction", "\(report.failure ?? "")")
+    }
+
     @Test func uploadsAreRefusedWhenTheObjectCannotBeStored() async throws {
         let moto = try MotoServer()
         defer { moto.stop() }
