@@ -30,7 +30,7 @@ run pe "$(seed pe '*.exe' '*.dll' '*.sys')"
 run kerneldump "$(seed kerneldump '*.dmp' '*.dump')"
 run pdb "$(seed pdb '*.pdb')"
 run sym "$(seed sym '*.sym')"
-run cab "$(seed cab '*.pd_' '*.ex_' '*.dl_' '*.cab')"
+run cab "$(seed cab '*.pd_' '*.ex_' '*.dl_' '*.cab' '*.zip')"
 symbol_paths=.build-fuzz/corpus/symbol-path
 mkdir -p "$symbol_paths"
 printf '%s' 'srv*C:\symbols*https://msdl.microsoft.com/download/symbols' > "$symbol_paths/srv"

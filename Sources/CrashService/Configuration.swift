@@ -66,6 +66,8 @@ public struct CrashServiceConfiguration: Sendable {
     public var logger: Logger
     /// Called once the server listens, with the bound port.
     public var onServerRunning: @Sendable (Int) async -> Void
+    /// Where dumps and attachments go instead of the data folder (`--storage s3://…`).
+    public var objectStorage: S3Configuration? = nil
 
     /// Creates a configuration; defaults serve a small team from one process.
     public init(

@@ -1,12 +1,17 @@
 import BinaryReading
 import SymbolStore
 
-/// Expands the bytes as a CAB archive (every file, at most 16 MiB each), and parses them as
-/// a `file.ptr` and a `refs.ptr`.
+/// Expands the bytes as a CAB archive and as a ZIP archive (symbol uploads; at most 16 files of at
+/// most 16 MiB each), and parses them as a `file.ptr` and a `refs.ptr`.
 @Sendable public func fuzzCabinet(_ bytes: ByteView) {
     if let cabinet = try? Cabinet(bytes: bytes) {
         for index in cabinet.files.indices.prefix(16) {
             _ = try? cabinet.extract(fileAt: index, limit: 16 << 20)
+        }
+    }
+    if let archive = try? ZipArchive(bytes: bytes) {
+        for entry in archive.entries.prefix(16) where entry.uncompressedSize <= 16 << 20 {
+            _ = try? archive.contents(of: entry)
         }
     }
     let text = bytes.prefix(65536).utf8String

@@ -18,6 +18,9 @@ struct ServeCommand: ParsableCommand {
             group them by signature. The dashboard is at /, the JSON API under /api/ (docs/service-api.md), \
             Prometheus metrics at /metrics, /health and /ready for probes. Everything under --data: \
             postmortem.sqlite, dumps/, attachments/.
+            Symbol files (PE, PDB, ELF, Breakpad .sym, or a ZIP of them) posted to /symbols/upload with a symbols \
+            token are published into <data>/symbols, served at /symbols/<file>/<key>/<file> and searched by workers. \
+            With --storage s3://BUCKET[/PREFIX], dumps and attachments go to S3-compatible storage instead.
             Tokens: --token SECRET:SCOPES or --tokens-file (lines 'SECRET SCOPES'); scopes submit, symbols, read, admin. \
             Without either, an admin token is created in <data>/tokens. Browsers log in with any user name and the \
             token as password.
@@ -56,6 +59,18 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Require a token with the submit scope for uploads (by default anyone may submit).")
     var submitRequiresToken = false
 
+    @Option(help: ArgumentHelp("Keep dumps and attachments in S3-compatible object storage.", valueName: "s3://BUCKET[/PREFIX]"))
+    var storage: String?
+
+    @Option(
+        name: .customLong("s3-endpoint"),
+        help: "The S3-compatible endpoint, path-style (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; default: AWS's).")
+    var s3Endpoint: String?
+
+    @Option(
+        name: .customLong("s3-region"), help: "The region requests are signed for (also AWS_REGION, AWS_DEFAULT_REGION).")
+    var s3Region: String?
+
     @Option(help: "Jobs processed at once by this process.")
     var workers: Int = 2
 
@@ -79,6 +94,7 @@ struct ServeCommand: ParsableCommand {
         guard workers >= 1, lease >= 1, maxAttempts >= 1, analysisTimeout >= 1 else {
             throw ValidationError("--workers, --lease, --max-attempts and --analysis-timeout must be positive")
         }
+        _ = try objectStorage(environment: ProcessInfo.processInfo.environment)
         do {
             _ = try symbols()
         } catch let error as SymbolPath.Malformed {
@@ -89,6 +105,28 @@ struct ServeCommand: ParsableCommand {
     func symbols() throws -> SymbolPath {
         try symbolPath.map { try SymbolPath(parsing: $0) }
             ?? SymbolPath.symbolPath(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The object storage of `--storage`, with the endpoint, region and credentials (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: never options, which other users can see) from the
+    /// options and the environment; nil without `--storage`.
+    func objectStorage(environment: [String: String]) throws -> S3Configuration? {
+        guard let storage else { return nil }
+        guard let location = S3Location(url: storage) else {
+            throw ValidationError(
+                "--storage takes s3://BUCKET[/PREFIX] (a bucket name of 3-63 lowercase letters, digits, . and -)")
+        }
+        guard let credentials = AWSCredentials(environment: environment) else {
+            throw ValidationError("--storage needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
+        }
+        let endpoint = s3Endpoint ?? environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
+        if let endpoint {
+            guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--s3-endpoint takes http(s)://HOST[:PORT] (got '\(endpoint)')")
+            }
+        }
+        let region = s3Region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        return S3Configuration(location: location, endpoint: endpoint, region: region, credentials: credentials)
     }
 
     /// `1048576`, `512K`, `64M`, `1G`.
@@ -133,7 +171,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         var fetch = FetchConfiguration()
         fetch.progress = nil
-        let configuration = CrashServiceConfiguration(
+        var configuration = CrashServiceConfiguration(
             dataDirectory: data, host: host, port: port, role: role,
             symbols: SymbolLocations(symbolPath: try symbols(), executablePath: paths.searchPath, fetch: fetch),
             maxUploadBytes: Self.bytes(maxUploadSize) ?? 64 << 20,
@@ -144,6 +182,7 @@ struct ServeCommand: ParsableCommand {
             onServerRunning: { [role, host, data] port in
                 printError("postmortem: serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))")
             })
+        configuration.objectStorage = try objectStorage(environment: ProcessInfo.processInfo.environment)
         let app = try buildCrashService(configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = ServeFailure()

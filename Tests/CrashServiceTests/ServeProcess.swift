@@ -15,8 +15,11 @@ final class ServeProcess: @unchecked Sendable {
     private var boundPort: Int?
 
     /// Starts the server and waits until it listens.
-    init(data: String, arguments: [String] = []) throws {
+    init(data: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: TestEnvironment.postmortemExecutable)
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.arguments =
             ["serve", "--data", data, "--port", "0", "--token", "\(ServiceFixtures.readToken.secret):read"] + arguments
         let errors = Pipe()

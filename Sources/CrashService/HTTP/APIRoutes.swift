@@ -7,6 +7,7 @@ struct APIRoutes {
     let fileIO = FileIO()
 
     func register(on router: Router<BasicRequestContext>) {
+        registerReprocess(on: router)
         router.get("/api/buckets") { request, _ in
             let query = try ListQuery(request)
             return try json(try await parts.database.topBuckets(query.buckets))
@@ -41,16 +42,47 @@ struct APIRoutes {
         }
         router.get("/api/reports/:id/dump") { _, context in
             let id = try reportID(context)
-            guard try await parts.database.report(id: id.uuidString.lowercased()) != nil,
-                let path = parts.storage.localPath(for: .dump(reportID: id))
-            else { throw notFound("dump") }
-            let body = try await fileIO.loadFile(path: path, context: context)
+            guard try await parts.database.report(id: id.uuidString.lowercased()) != nil else { throw notFound("dump") }
+            let body: ResponseBody
+            if let local = parts.storage as? LocalDumpStorage {
+                guard let path = local.localPath(for: .dump(reportID: id)) else { throw notFound("dump") }
+                body = try await fileIO.loadFile(path: path, context: context)
+            } else {
+                let bytes = try await parts.storage.withLocalFile(.dump(reportID: id)) { path in
+                    try Data(contentsOf: URL(fileURLWithPath: path))
+                }
+                guard let bytes else { throw notFound("dump") }
+                body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+            }
             return Response(
                 status: .ok,
                 headers: [
                     .contentType: "application/octet-stream",
                     .contentDisposition: "attachment; filename=\"\(id.uuidString.lowercased()).dmp\"",
                 ], body: body)
+        }
+    }
+
+    /// `POST /api/reprocess?bucket=ID` or `?all=true` (admin): queues finished reports again.
+    func registerReprocess(on router: Router<BasicRequestContext>) {
+        router.post("/api/reprocess") { request, _ in
+            let parameters = request.uri.queryParameters
+            let bucket: Int64?
+            if let text = parameters.get("bucket") {
+                guard let id = Int64(text), id > 0 else {
+                    throw HTTPError(.badRequest, message: "bucket ids are positive integers")
+                }
+                bucket = id
+            } else if parameters.get("all") == "true" {
+                bucket = nil
+            } else {
+                // Requeueing everything is expensive, so it is never what an empty request means.
+                throw HTTPError(.badRequest, message: "give bucket=ID or all=true")
+            }
+            let count = try await parts.database.requeue(bucketID: bucket, at: Date())
+            parts.configuration.logger.notice(
+                "reprocessing \(count) report(s) of \(bucket.map { "bucket \($0)" } ?? "all buckets")")
+            return try json(["requeued": count])
         }
     }
 

@@ -13,11 +13,16 @@ public struct ServiceParts: Sendable {
     public let metrics: ServiceMetrics
     public let configuration: CrashServiceConfiguration
 
-    /// Opens the data folder: `postmortem.sqlite`, `dumps/`, `attachments/`.
+    /// Opens the data folder: `postmortem.sqlite`, `dumps/`, `attachments/` (or the object storage).
     public init(configuration: CrashServiceConfiguration) throws {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         self.database = try SQLiteCrashDatabase(path: configuration.dataDirectory + "/postmortem.sqlite")
-        self.storage = try LocalDumpStorage(root: configuration.dataDirectory)
+        if let objectStorage = configuration.objectStorage {
+            self.storage = try S3DumpStorage(
+                client: S3Client(configuration: objectStorage), scratch: configuration.dataDirectory + "/tmp")
+        } else {
+            self.storage = try LocalDumpStorage(root: configuration.dataDirectory)
+        }
         self.metrics = ServiceMetrics()
         self.configuration = configuration
     }
@@ -40,13 +45,14 @@ public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
         SubmitRoute(parts: parts).register(on: router)
         APIRoutes(parts: parts).register(on: router)
         DashboardRoutes(parts: parts).register(on: router)
+        SymbolRoutes(parts: parts).register(on: router)
     }
     var services = [any Service]()
     if configuration.role.runsWorkers {
         services.append(
             CrashWorker(
                 database: parts.database, storage: parts.storage, settings: configuration.worker,
-                symbols: configuration.symbols, metrics: parts.metrics, logger: configuration.logger))
+                symbols: configuration.workerSymbols, metrics: parts.metrics, logger: configuration.logger))
     }
     let onRunning = configuration.onServerRunning
     return Application(
@@ -81,14 +87,18 @@ struct OperationRoutes {
     }
 }
 
-/// Checks the token each path needs: submit for `/submit`, none for `/health` and `/ready`, read for the rest.
+/// Checks the token each path needs: submit for `/submit`, symbols for `/symbols/upload`, admin for
+/// `/api/reprocess`, none for `/health` and `/ready`, read for the rest.
 struct AuthorizationMiddleware<Context: RequestContext>: RouterMiddleware {
     let policy: AccessPolicy
 
     static func scope(for path: String) -> TokenScope? {
-        switch path {
+        // The router ignores empty segments and a trailing slash; so must the scope check.
+        switch "/" + path.split(separator: "/").joined(separator: "/").lowercased() {
         case "/health", "/ready": return nil
         case "/submit": return .submit
+        case "/symbols/upload": return .symbols
+        case "/api/reprocess": return .admin
         default: return .read
         }
     }

@@ -134,9 +134,15 @@ public struct CrashWorker: Service {
     /// Runs the analysis off the shared concurrency pool, racing it against the timeout.
     private func analyze(_ job: ClaimedJob) async -> Outcome {
         guard let id = UUID(uuidString: job.reportID) else { return .unreadable("the report id is not a UUID") }
-        guard let path = storage.localPath(for: .dump(reportID: id)) else {
-            return .transient("the stored dump is not available")
+        do {
+            let outcome = try await storage.withLocalFile(.dump(reportID: id)) { path in await analyze(path: path) }
+            return outcome ?? .transient("the stored dump is not available")
+        } catch {
+            return .transient("the stored dump cannot be read: \(error)")
         }
+    }
+
+    private func analyze(path: String) async -> Outcome {
         let options = self.options
         let race = OutcomeRace()
         return await withCheckedContinuation { continuation in

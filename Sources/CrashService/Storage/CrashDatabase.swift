@@ -24,6 +24,10 @@ public protocol CrashDatabase: Sendable {
     /// Marks the report failed with `reason` and removes its job.
     func fail(reportID: String, worker: String, reason: String, at: Date) async throws
 
+    /// Queues processed and failed reports again, those of bucket `bucketID` or all when nil (new
+    /// symbols can change their frames and signatures); returns how many were queued.
+    func requeue(bucketID: Int64?, at: Date) async throws -> Int
+
     func report(id: String) async throws -> ReportRecord?
     /// The processed crash JSON, for processed reports.
     func processedJSON(reportID: String) async throws -> Data?

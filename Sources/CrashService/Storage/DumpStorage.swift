@@ -13,12 +13,14 @@ public enum BlobKey: Sendable, Hashable {
     case attachment(reportID: UUID, index: Int)
 }
 
-/// Where dumps and attachments live: files under the data folder now, object storage later.
+/// Where dumps and attachments live: files under the data folder (`LocalDumpStorage`) or objects in
+/// S3-compatible storage (`S3DumpStorage`).
 public protocol DumpStorage: Sendable {
     /// Stores `bytes` under `key` durably: when this returns the file survives a crash of the machine.
-    func put(_ bytes: Data, at key: BlobKey) throws
-    /// A local path to read the file from (for the analyzer, which memory-maps it), nil when it is gone.
-    func localPath(for key: BlobKey) -> String?
+    func put(_ bytes: Data, at key: BlobKey) async throws
+    /// Runs `body` with a local path holding the stored file (the analyzer memory-maps files; remote
+    /// storage downloads a temporary copy, removed afterwards); nil when no such file is stored.
+    func withLocalFile<T: Sendable>(_ key: BlobKey, _ body: @Sendable (String) async throws -> T) async throws -> T?
 }
 
 /// `DumpStorage` in a folder: `dumps/<2 hex>/<uuid>.dmp`, `attachments/<2 hex>/<uuid>/<index>`.
@@ -47,12 +49,23 @@ public struct LocalDumpStorage: DumpStorage {
         }
     }
 
+    /// The file's path, nil when it is not stored.
     public func localPath(for key: BlobKey) -> String? {
         let path = path(for: key)
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
-    public func put(_ bytes: Data, at key: BlobKey) throws {
+    public func withLocalFile<T: Sendable>(_ key: BlobKey, _ body: @Sendable (String) async throws -> T) async throws -> T? {
+        guard let path = localPath(for: key) else { return nil }
+        return try await body(path)
+    }
+
+    public func put(_ bytes: Data, at key: BlobKey) async throws {
+        // fsync blocks its thread: kept off the concurrency pool that serves requests.
+        try await blocking { try write(bytes, at: key) }
+    }
+
+    func write(_ bytes: Data, at key: BlobKey) throws {
         let destination = path(for: key)
         let folder = (destination as NSString).deletingLastPathComponent
         try makeDurableFolder(folder)

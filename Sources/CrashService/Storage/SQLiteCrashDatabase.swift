@@ -211,6 +211,19 @@ public final class SQLiteCrashDatabase: CrashDatabase {
         }
     }
 
+    public func requeue(bucketID: Int64?, at: Date) async throws -> Int {
+        let condition = "status IN ('processed', 'failed')" + (bucketID == nil ? "" : " AND bucket_id = ?")
+        let arguments: StatementArguments = bucketID.map { [$0] } ?? []
+        return try await transaction { db in
+            // Finished reports have no job row; the report keeps its last result until the new one replaces it.
+            try db.execute(
+                sql: "INSERT INTO jobs (report_id, available_at) SELECT id, ? FROM reports WHERE \(condition)",
+                arguments: StatementArguments([at.timeIntervalSince1970]) + arguments)
+            try db.execute(sql: "UPDATE reports SET status = 'queued' WHERE \(condition)", arguments: arguments)
+            return db.changesCount
+        }
+    }
+
     public func report(id: String) async throws -> ReportRecord? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM reports WHERE id = ?", arguments: [id]).map(Self.record)

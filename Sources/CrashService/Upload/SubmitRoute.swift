@@ -49,12 +49,10 @@ struct SubmitRoute {
                 AttachmentRecord(index: index, field: part.name, fileName: part.fileName, size: part.range.count))
         }
         do {
-            try await blocking {
-                for (index, part) in submission.attachments.enumerated() {
-                    try storage.put(Data(submission.body[part.range]), at: .attachment(reportID: id, index: index))
-                }
-                try storage.put(Data(submission.body[submission.dump.range]), at: .dump(reportID: id))
+            for (index, part) in submission.attachments.enumerated() {
+                try await storage.put(Data(submission.body[part.range]), at: .attachment(reportID: id, index: index))
             }
+            try await storage.put(Data(submission.body[submission.dump.range]), at: .dump(reportID: id))
             try await parts.database.insert(
                 NewReport(
                     id: id.uuidString.lowercased(), receivedAt: Date(), product: submission.product,
