@@ -15,14 +15,20 @@ public enum StackArchitecture: String, Sendable, Codable, CaseIterable {
 
     /// Register names in the order reports print them (minidump_stackwalk's order).
     public var registerNames: [String] {
+        // Built once: frames and reports ask for the names over and over.
         switch self {
-        case .x86: ["eip", "esp", "ebp", "ebx", "esi", "edi", "eax", "ecx", "edx", "eflags"]
-        case .amd64:
-            ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp"] + (8...15).map { "r\($0)" } + ["rip"]
-        case .arm: (0...12).map { "r\($0)" } + ["sp", "lr", "pc"]
-        case .arm64: (0...28).map { "x\($0)" } + ["fp", "lr", "sp", "pc"]
+        case .x86: Self.x86Names
+        case .amd64: Self.amd64Names
+        case .arm: Self.armNames
+        case .arm64: Self.arm64Names
         }
     }
+
+    private static let x86Names = ["eip", "esp", "ebp", "ebx", "esi", "edi", "eax", "ecx", "edx", "eflags"]
+    private static let amd64Names =
+        ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp"] + (8...15).map { "r\($0)" } + ["rip"]
+    private static let armNames = (0...12).map { "r\($0)" } + ["sp", "lr", "pc"]
+    private static let arm64Names = (0...28).map { "x\($0)" } + ["fp", "lr", "sp", "pc"]
 
     /// The index of the instruction pointer in `registerNames`.
     public var pcIndex: Int {

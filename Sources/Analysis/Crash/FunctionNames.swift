@@ -52,18 +52,21 @@ enum FunctionNames {
     /// The length of an operator symbol starting at `index` when the text before it ends with
     /// the word `operator`, else nil.
     static func operatorSymbolLength(_ chars: [Character], _ index: Int) -> Int? {
-        let word: [Character] = Array("operator")
-        guard index >= word.count, Array(chars[(index - word.count)..<index]) == word else { return nil }
+        // Called at every position of every frame name: the cheap test on the letter before goes first.
+        let word = operatorWord
+        guard index >= word.count, chars[index - 1] == "r", chars[(index - word.count)..<index].elementsEqual(word)
+        else { return nil }
         let before = index - word.count - 1
         if before >= 0, chars[before].isLetter || chars[before].isNumber || chars[before] == "_" { return nil }
-        for symbol in operatorSymbols {
-            let symbolChars = Array(symbol)
-            if index + symbolChars.count <= chars.count, Array(chars[index..<(index + symbolChars.count)]) == symbolChars {
-                return symbolChars.count
-            }
+        for symbol in operatorSymbolCharacters
+        where index + symbol.count <= chars.count && chars[index..<(index + symbol.count)].elementsEqual(symbol) {
+            return symbol.count
         }
         return nil
     }
+
+    static let operatorWord: [Character] = Array("operator")
+    static let operatorSymbolCharacters: [[Character]] = operatorSymbols.map { Array($0) }
 
     /// Drops what precedes the function name: return type, `static`, calling convention.
     ///

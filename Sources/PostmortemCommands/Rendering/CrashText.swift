@@ -108,14 +108,18 @@ private func shortHex(_ text: String) -> String {
 private func registerLines(_ registers: [String: String], architecture: String) -> String {
     guard !registers.isEmpty, let arch = StackArchitecture(rawValue: architecture) else { return "" }
     let perLine = arch.wordSize == 4 ? 4 : 2
-    let entries = arch.registerNames.compactMap { name in
-        registers[name].map { String(repeating: " ", count: max(0, 6 - name.count)) + name + " = " + $0 }
-    }
     var out = ""
-    var start = 0
-    while start < entries.count {
-        out += "  " + entries[start..<min(start + perLine, entries.count)].joined(separator: " ") + "\n"
-        start += perLine
+    var onLine = 0
+    for name in arch.registerNames {
+        guard let value = registers[name] else { continue }
+        out += onLine == 0 ? "  " : " "
+        out += String(repeating: " ", count: max(0, 6 - name.utf8.count)) + name + " = " + value
+        onLine += 1
+        if onLine == perLine {
+            out += "\n"
+            onLine = 0
+        }
     }
+    if onLine > 0 { out += "\n" }
     return out
 }
