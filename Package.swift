@@ -38,16 +38,22 @@ let package = Package(
         .target(name: "SymbolStore", dependencies: ["PortableExecutable", "ProgramDatabase", "BinaryReading"]),
         // HTTP(S) symbol-server client with a downstream cache; kept apart so format users need no networking.
         .target(
-            name: "SymbolClient",
+            name: "SymbolClient", dependencies: ["SymbolStore", "BinaryReading"]
+        ),
+        // The HTTP(S) transport of the symbol client; only networked front ends link it (and TLS).
+        .target(
+            name: "SymbolHTTP",
             dependencies: [
-                "SymbolStore", "BinaryReading", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SymbolClient", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The SymSrv-compatible server and proxy: the server layer, at the top like the CLI.
         .target(
             name: "SymbolServer",
             dependencies: [
-                "SymbolStore", "SymbolClient", "BinaryReading", .product(name: "Hummingbird", package: "hummingbird"),
+                "SymbolStore", "SymbolClient", "SymbolHTTP", "BinaryReading",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,7 +90,7 @@ let package = Package(
             name: "PostmortemCommands",
             dependencies: [
                 "Analysis", "Symbolication", "Minidump", "KernelDump", "ProgramDatabase", "BreakpadSymbols", "SymbolStore",
-                "SymbolClient", "SymbolServer", "CrashService", "PortableExecutable", "BinaryReading",
+                "SymbolClient", "SymbolHTTP", "SymbolServer", "CrashService", "PortableExecutable", "BinaryReading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -119,12 +125,12 @@ let package = Package(
         .testTarget(name: "BreakpadSymbolsTests", dependencies: ["BreakpadSymbols", "BinaryReading", "TestSupport"]),
         .testTarget(
             name: "SymbolClientTests",
-            dependencies: ["SymbolClient", "SymbolStore", "BinaryReading", "TestSupport"]
+            dependencies: ["SymbolClient", "SymbolHTTP", "SymbolStore", "BinaryReading", "TestSupport"]
         ),
         .testTarget(
             name: "SymbolServerTests",
             dependencies: [
-                "SymbolServer", "SymbolClient", "SymbolStore", "BinaryReading", "TestSupport",
+                "SymbolServer", "SymbolClient", "SymbolHTTP", "SymbolStore", "BinaryReading", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

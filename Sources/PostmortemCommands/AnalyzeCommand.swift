@@ -4,6 +4,7 @@ import Foundation
 import KernelDump
 import StackWalk
 import SymbolClient
+import SymbolHTTP
 import SymbolStore
 
 extension ThreadSelection: ExpressibleByArgument {}
@@ -76,7 +77,7 @@ struct AnalyzeCommand: ParsableCommand {
             // Rescued images are searched after the real ones, so a real binary still wins.
             searchPath.entries.append(.folder(rescue))
         }
-        var fetch = FetchConfiguration()
+        var fetch = FetchConfiguration().withHTTP()
         fetch.readTimeout = .seconds(timeout)
         fetch.progress = FetchConfiguration.standardErrorIfTerminal
         let options = AnalysisOptions(

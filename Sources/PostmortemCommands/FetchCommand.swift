@@ -4,6 +4,7 @@ import Foundation
 import Minidump
 import PortableExecutable
 import SymbolClient
+import SymbolHTTP
 import SymbolStore
 
 /// `postmortem fetch DUMP`: fetch every module's binary and symbols along the symbol path.
@@ -68,7 +69,7 @@ struct FetchCommand: ParsableCommand {
             throw ExitStatus.malformedInput
         }
         let (symbols, images) = try paths()
-        var configuration = FetchConfiguration()
+        var configuration = FetchConfiguration().withHTTP()
         configuration.readTimeout = .seconds(timeout)
         let settings = configuration
         let report = blockingWait {

@@ -3,6 +3,7 @@ import ArgumentParser
 import CrashService
 import Foundation
 import SymbolClient
+import SymbolHTTP
 import SymbolStore
 
 extension ServiceRole: ExpressibleByArgument {}
@@ -169,7 +170,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        var fetch = FetchConfiguration()
+        var fetch = FetchConfiguration().withHTTP()
         fetch.progress = nil
         var configuration = CrashServiceConfiguration(
             dataDirectory: data, host: host, port: port, role: role,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import SymbolClient
+import SymbolHTTP
 import SymbolServer
 import SymbolStore
 
@@ -61,7 +62,7 @@ struct ServeSymbolsCommand: ParsableCommand {
     func upstreamConfiguration() throws -> UpstreamConfiguration? {
         guard let upstream else { return nil }
         do {
-            var fetch = FetchConfiguration(progress: nil)
+            var fetch = FetchConfiguration(progress: nil).withHTTP()
             fetch.negativeCacheLifetime = .seconds(negativeCacheSeconds)
             return try UpstreamConfiguration(path: SymbolPath(parsing: upstream), cache: cache, fetch: fetch)
         } catch let error as SymbolPath.Malformed {

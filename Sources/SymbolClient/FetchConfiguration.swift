@@ -33,6 +33,9 @@ public struct FetchConfiguration: Sendable {
     public var negativeCacheLifetime: Duration
     /// Where progress lines go (nil: nowhere).
     public var progress: (@Sendable (String) -> Void)?
+    /// Makes the transport for a fetcher's downloads (`SymbolHTTP`'s `withHTTP()` sets it); nil: no
+    /// downloads, every server on the path is reported unreachable.
+    public var transport: (@Sendable (FetchConfiguration) -> any SymbolTransport)?
 
     /// The default settings; progress goes to standard error only when it is a terminal.
     public init(
@@ -46,7 +49,8 @@ public struct FetchConfiguration: Sendable {
         parallelDownloads: Int = 4,
         maximumDownloadSize: Int = 4 << 30,
         negativeCacheLifetime: Duration = .seconds(3600),
-        progress: (@Sendable (String) -> Void)? = FetchConfiguration.standardErrorIfTerminal
+        progress: (@Sendable (String) -> Void)? = FetchConfiguration.standardErrorIfTerminal,
+        transport: (@Sendable (FetchConfiguration) -> any SymbolTransport)? = nil
     ) {
         self.defaultDownstream = defaultDownstream
         self.connectTimeout = connectTimeout
@@ -59,6 +63,7 @@ public struct FetchConfiguration: Sendable {
         self.maximumDownloadSize = maximumDownloadSize
         self.negativeCacheLifetime = negativeCacheLifetime
         self.progress = progress
+        self.transport = transport
     }
 
     /// `$XDG_CACHE_HOME/postmortem/symbols`, else `$HOME/.cache/postmortem/symbols`.

@@ -13,7 +13,7 @@ import SymbolStore
 struct PathSearch: Sendable {
     let path: SymbolPath
     let configuration: FetchConfiguration
-    let downloader: HTTPDownloader
+    let downloader: Downloader
 
     /// An HTTP source to ask after every local place: a server, or a URL from a local `file.ptr`.
     enum Remote: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import SymbolClient
+import SymbolHTTP
 import SymbolStore
 
 /// Where a caching proxy gets what its stores lack (`serve-symbols --upstream`).
@@ -29,6 +30,9 @@ public struct UpstreamConfiguration: Sendable {
         }
         self.path = path
         self.cache = folder
+        // A proxy exists to download: without a transport given, it uses HTTP.
+        var fetch = fetch
+        if fetch.transport == nil { fetch.transport = HTTPSymbolTransport.factory }
         self.fetch = fetch
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SymbolClient
+import SymbolHTTP
 import SymbolStore
 import TestSupport
 import Testing
@@ -10,7 +11,7 @@ func testConfiguration(cache: String, attempts: Int = 2, negativeLifetime: Durat
         defaultDownstream: cache + "/default", connectTimeout: .seconds(2), readTimeout: .milliseconds(400),
         requestTimeout: .seconds(5), attempts: attempts, initialBackoff: .milliseconds(20),
         maximumBackoff: .milliseconds(100), parallelDownloads: 2, maximumDownloadSize: 16 << 20,
-        negativeCacheLifetime: negativeLifetime, progress: nil)
+        negativeCacheLifetime: negativeLifetime, progress: nil, transport: HTTPSymbolTransport.factory)
 }
 
 /// Fetches `key` along `path` with a fresh fetcher, shut down afterwards.
