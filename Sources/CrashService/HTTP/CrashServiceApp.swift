@@ -12,11 +12,21 @@ public struct ServiceParts: Sendable {
     public let storage: any DumpStorage
     public let metrics: ServiceMetrics
     public let configuration: CrashServiceConfiguration
+    /// What must run beside the server for the parts to work (PostgreSQL's connection pool).
+    let backgroundServices: [any Service]
 
-    /// Opens the data folder: `postmortem.sqlite`, `dumps/`, `attachments/`.
+    /// Opens the data folder (`dumps/`, `attachments/`, and `postmortem.sqlite` unless PostgreSQL is configured).
     public init(configuration: CrashServiceConfiguration) throws {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        self.database = try SQLiteCrashDatabase(path: configuration.dataDirectory + "/postmortem.sqlite")
+        switch configuration.database {
+        case .sqlite:
+            self.database = try SQLiteCrashDatabase(path: configuration.dataDirectory + "/postmortem.sqlite")
+            self.backgroundServices = []
+        case .postgres(let url):
+            let postgres = try PostgresCrashDatabase(url: url, logger: configuration.logger)
+            self.database = postgres
+            self.backgroundServices = [postgres]
+        }
         self.storage = try LocalDumpStorage(root: configuration.dataDirectory)
         self.metrics = ServiceMetrics()
         self.configuration = configuration
@@ -41,7 +51,8 @@ public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
         APIRoutes(parts: parts).register(on: router)
         DashboardRoutes(parts: parts).register(on: router)
     }
-    var services = [any Service]()
+    // Services stop in reverse order: the database outlives the workers finishing their jobs.
+    var services = parts.backgroundServices
     if configuration.role.runsWorkers {
         services.append(
             CrashWorker(
