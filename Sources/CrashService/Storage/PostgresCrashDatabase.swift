@@ -58,8 +58,9 @@ public final class PostgresCrashDatabase: CrashDatabase, Service {
                 self.schemaReady.open(.failure(failure))
                 throw failure
             }
-            // The first error ends the group, cancelling the pool and with it any lease still waiting.
-            try await group.waitForAll()
+            // The first error leaves the group, which cancels the pool and with it any lease still waiting
+            // (waitForAll would rethrow it only after the pool had stopped by itself, that is never).
+            while try await group.next() != nil {}
         }
     }
 
