@@ -1,20 +1,27 @@
-"""Load benchmark: `postmortem serve` on loopback, SQLite and files under a temporary data folder.
+"""Load benchmark: `postmortem serve` on loopback, with SQLite and with PostgreSQL, files in a temporary data folder.
 
 Phase 1 runs `--role api` alone and posts Crashpad-style uploads (multipart, gzip, the fixture dumps)
 from --clients concurrent connections for --seconds: accepted uploads per second, each acknowledged
 only once durably stored. Phase 2 starts `--role worker` on the same data folder and times until the
 queue is empty: processed dumps per second with the repository's symbols (warm after the first).
-Printed, not asserted. Every request goes to 127.0.0.1 and both loops are bounded in time.
-Run: python3 Benchmarks/serve.py [--seconds 10] [--clients 8] [--workers 2]
+Both phases run once per database: SQLite (<data>/postmortem.sqlite) and PostgreSQL (`--database`: the
+server of --postgres-url, else a throwaway cluster on 127.0.0.1 made with the installed initdb and pg_ctl,
+fsync on as in production). Printed, not asserted. Every request goes to 127.0.0.1 and both loops are
+bounded in time.
+Run: python3 Benchmarks/serve.py [--seconds 10] [--clients 8] [--workers 2] [--databases sqlite,postgres]
+     [--postgres-url postgres://USER:PASSWORD@127.0.0.1:PORT/DB]
 (after `swift build -c release --product postmortem`; falls back to the debug build; $POSTMORTEM_EXECUTABLE
 overrides both).
 """
 import argparse
+import glob
 import gzip
 import http.client
 import os
+import pwd
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -78,6 +85,49 @@ def start(data, role, extra):
     sys.exit("postmortem serve did not start")
 
 
+class ThrowawayPostgres:
+    """A new PostgreSQL cluster in a temporary folder on 127.0.0.1 (as the `postgres` user when run as root)."""
+
+    def __init__(self):
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+        if not found:
+            sys.exit("PostgreSQL is not installed: apt-get install -y postgresql (or pass --postgres-url)")
+        self.bin = os.path.dirname(found[-1])
+        self.folder = tempfile.mkdtemp(prefix="postmortem-bench-pg-")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        with open(os.path.join(self.folder, "password"), "w") as file:
+            file.write("bench")
+        if os.getuid() == 0:
+            user = pwd.getpwnam("postgres")
+            for path in (self.folder, os.path.join(self.folder, "password")):
+                os.chown(path, user.pw_uid, user.pw_gid)
+        self.run("initdb", "-D", self.data, "-U", "bench", "--pwfile=" + os.path.join(self.folder, "password"),
+                 "--auth=scram-sha-256", "-E", "UTF8", "--locale=C")
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as conf:
+            conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                       f"unix_socket_directories = '{self.folder}'\nmax_connections = 200\n")
+        self.run("pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "log"), "-w", "start")
+        self.url = f"postgres://bench:bench@127.0.0.1:{self.port}/postgres?sslmode=disable"
+
+    @property
+    def data(self):
+        return os.path.join(self.folder, "data")
+
+    def run(self, program, *arguments):
+        command = [os.path.join(self.bin, program), *arguments]
+        if os.getuid() == 0:
+            command = ["runuser", "-u", "postgres", "--"] + command
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        try:
+            self.run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def metric(port, name):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
@@ -116,26 +166,21 @@ def upload_phase(port, bodies, clients, seconds):
     return sum(accepted), sum(refused), time.time() - began
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    arguments = parser.parse_args()
-    bodies = [crashpad_body(dump) for dump in dumps()]
+def measure(label, database, bodies, arguments):
+    """Both phases against one database: uploads to `--role api`, then a `--role worker` draining the queue."""
     data = tempfile.mkdtemp(prefix="postmortem-serve-bench-")
     try:
-        api, port = start(data, "api", [])
+        api, port = start(data, "api", database)
         try:
             accepted, refused, elapsed = upload_phase(port, bodies, arguments.clients, arguments.seconds)
         finally:
             api.terminate()
             api.wait()
-        print(f"uploads: {accepted} accepted, {refused} refused in {elapsed:.1f} s with {arguments.clients} clients: "
-              f"{accepted / elapsed:.0f} accepted uploads/s ({len(bodies)} distinct dumps, "
+        print(f"{label} uploads: {accepted} accepted, {refused} refused in {elapsed:.1f} s with {arguments.clients} "
+              f"clients: {accepted / elapsed:.0f} accepted uploads/s ({len(bodies)} distinct dumps, "
               f"{sum(len(b) for b, _ in bodies) // len(bodies)} bytes gzip on average)")
 
-        worker, port = start(data, "worker", ["--workers", str(arguments.workers)])
+        worker, port = start(data, "worker", database + ["--workers", str(arguments.workers)])
         try:
             began = time.time()
             deadline = began + 600
@@ -147,10 +192,34 @@ def main():
         finally:
             worker.terminate()
             worker.wait()
-        print(f"processing: {done:.0f} processed, {failed:.0f} failures in {elapsed:.1f} s with {arguments.workers} "
-              f"workers: {done / elapsed:.1f} processed dumps/s")
+        print(f"{label} processing: {done:.0f} processed, {failed:.0f} failures in {elapsed:.1f} s with "
+              f"{arguments.workers} workers: {done / elapsed:.1f} processed dumps/s")
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--postgres-url", help="an existing database to use (its tables are added to, not emptied)")
+    arguments = parser.parse_args()
+    bodies = [crashpad_body(dump) for dump in dumps()]
+    for name in arguments.databases.split(","):
+        if name == "sqlite":
+            measure("sqlite", [], bodies, arguments)
+        elif name == "postgres" and arguments.postgres_url:
+            measure("postgres", ["--database", arguments.postgres_url], bodies, arguments)
+        elif name == "postgres":
+            server = ThrowawayPostgres()
+            try:
+                measure("postgres", ["--database", server.url], bodies, arguments)
+            finally:
+                server.stop()
+        else:
+            sys.exit(f"unknown database '{name}' (sqlite, postgres)")
 
 
 if __name__ == "__main__":

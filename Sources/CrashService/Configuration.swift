@@ -44,10 +44,20 @@ public struct WorkerSettings: Sendable {
     }
 }
 
+/// Where metadata and the job queue live.
+public enum DatabaseLocation: Sendable, Equatable {
+    /// `postmortem.sqlite` in the data folder: one machine, no server to run.
+    case sqlite
+    /// A PostgreSQL server (`postgres://user:password@host:port/database`), shared by processes on many machines.
+    case postgres(url: String)
+}
+
 /// Everything `buildCrashService(configuration:)` needs.
 public struct CrashServiceConfiguration: Sendable {
     /// The data folder: the database, dumps and attachments.
     public var dataDirectory: String
+    /// Where metadata and the job queue live; dumps stay in the data folder either way.
+    public var database: DatabaseLocation
     /// The address to bind (loopback by default).
     public var host: String
     /// The port; 0 asks the system for a free one.
@@ -71,13 +81,15 @@ public struct CrashServiceConfiguration: Sendable {
 
     /// Creates a configuration; defaults serve a small team from one process.
     public init(
-        dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, role: ServiceRole = .all,
+        dataDirectory: String, database: DatabaseLocation = .sqlite, host: String = "127.0.0.1", port: Int = 8080,
+        role: ServiceRole = .all,
         symbols: SymbolLocations = SymbolLocations(), maxUploadBytes: Int = 64 << 20, access: AccessPolicy = AccessPolicy(),
         worker: WorkerSettings = WorkerSettings(),
         logger: Logger = Logger(label: "postmortem-serve", factory: { StreamLogHandler.standardError(label: $0) }),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.dataDirectory = dataDirectory
+        self.database = database
         self.host = host
         self.port = port
         self.role = role

@@ -18,7 +18,8 @@ struct ServeCommand: ParsableCommand {
             once the report is durably stored. Workers analyze queued dumps with --symbol-path and --exe-path and \
             group them by signature. The dashboard is at /, the JSON API under /api/ (docs/service-api.md), \
             Prometheus metrics at /metrics, /health and /ready for probes. Everything under --data: \
-            postmortem.sqlite, dumps/, attachments/.
+            postmortem.sqlite, dumps/, attachments/. With --database postgres://…, metadata and the job queue \
+            live in PostgreSQL instead, and api and worker processes on one machine share the data folder's dumps.
             Symbol files (PE, PDB, ELF, Breakpad .sym, or a ZIP of them) posted to /symbols/upload with a symbols \
             token are published into <data>/symbols, served at /symbols/<file>/<key>/<file> and searched by workers. \
             With --storage s3://BUCKET[/PREFIX], dumps and attachments go to S3-compatible storage instead.
@@ -30,6 +31,12 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "The data folder: database, dumps, attachments.")
     var data: String = "postmortem-data"
+
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL database for metadata and the job queue instead of <data>/postmortem.sqlite.",
+            valueName: "postgres://USER:PASSWORD@HOST:PORT/DB"))
+    var database: String?
 
     @Option(help: "The port to listen on (0: any free port).")
     var port: Int = 8080
@@ -86,6 +93,13 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        if let database {
+            do {
+                _ = try PostgresLocation(url: database)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
         guard Self.bytes(maxUploadSize) != nil else {
             throw ValidationError("--max-upload-size takes bytes, e.g. 1048576, 512K, 64M")
         }
@@ -173,7 +187,7 @@ struct ServeCommand: ParsableCommand {
         var fetch = FetchConfiguration().withHTTP()
         fetch.progress = nil
         var configuration = CrashServiceConfiguration(
-            dataDirectory: data, host: host, port: port, role: role,
+            dataDirectory: data, database: database.map { .postgres(url: $0) } ?? .sqlite, host: host, port: port, role: role,
             symbols: SymbolLocations(symbolPath: try symbols(), executablePath: paths.searchPath, fetch: fetch),
             maxUploadBytes: Self.bytes(maxUploadSize) ?? 64 << 20,
             access: AccessPolicy(tokens: try tokens(), openSubmit: !submitRequiresToken),

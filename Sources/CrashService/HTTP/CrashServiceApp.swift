@@ -12,11 +12,22 @@ public struct ServiceParts: Sendable {
     public let storage: any DumpStorage
     public let metrics: ServiceMetrics
     public let configuration: CrashServiceConfiguration
+    /// What must run beside the server for the parts to work (PostgreSQL's connection pool).
+    let backgroundServices: [any Service]
 
-    /// Opens the data folder: `postmortem.sqlite`, `dumps/`, `attachments/` (or the object storage).
+    /// Opens the data folder (`dumps/`, `attachments/`, and `postmortem.sqlite` unless PostgreSQL is
+    /// configured), or the object storage for dumps.
     public init(configuration: CrashServiceConfiguration) throws {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        self.database = try SQLiteCrashDatabase(path: configuration.dataDirectory + "/postmortem.sqlite")
+        switch configuration.database {
+        case .sqlite:
+            self.database = try SQLiteCrashDatabase(path: configuration.dataDirectory + "/postmortem.sqlite")
+            self.backgroundServices = []
+        case .postgres(let url):
+            let postgres = try PostgresCrashDatabase(url: url, logger: configuration.logger)
+            self.database = postgres
+            self.backgroundServices = [postgres]
+        }
         if let objectStorage = configuration.objectStorage {
             self.storage = try S3DumpStorage(
                 client: S3Client(configuration: objectStorage), scratch: configuration.dataDirectory + "/tmp")
@@ -47,7 +58,8 @@ public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
         DashboardRoutes(parts: parts).register(on: router)
         SymbolRoutes(parts: parts).register(on: router)
     }
-    var services = [any Service]()
+    // Services stop in reverse order: the database outlives the workers finishing their jobs.
+    var services = parts.backgroundServices
     if configuration.role.runsWorkers {
         services.append(
             CrashWorker(
