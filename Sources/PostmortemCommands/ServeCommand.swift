@@ -59,6 +59,12 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Require a token with the submit scope for uploads (by default anyone may submit).")
     var submitRequiresToken = false
 
+    @Option(help: ArgumentHelp("Uploads per second one client address earns back (0: no limit).", valueName: "N"))
+    var submitRate: Double = 10
+
+    @Option(help: ArgumentHelp("Uploads one client address may send at once (default: 10 seconds' worth).", valueName: "N"))
+    var submitBurst: Int?
+
     @Option(help: ArgumentHelp("Keep dumps and attachments in S3-compatible object storage.", valueName: "s3://BUCKET[/PREFIX]"))
     var storage: String?
 
@@ -93,6 +99,9 @@ struct ServeCommand: ParsableCommand {
         }
         guard workers >= 1, lease >= 1, maxAttempts >= 1, analysisTimeout >= 1 else {
             throw ValidationError("--workers, --lease, --max-attempts and --analysis-timeout must be positive")
+        }
+        guard submitRate >= 0, submitRate.isFinite, (submitBurst ?? 1) >= 1 else {
+            throw ValidationError("--submit-rate must be 0 or more and --submit-burst at least 1")
         }
         _ = try objectStorage(environment: ProcessInfo.processInfo.environment)
         do {
@@ -183,6 +192,8 @@ struct ServeCommand: ParsableCommand {
                 printError("postmortem: serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))")
             })
         configuration.objectStorage = try objectStorage(environment: ProcessInfo.processInfo.environment)
+        configuration.submitRate = SubmitRateLimit(
+            perSecond: submitRate, burst: submitBurst ?? max(1, Int(min(submitRate * 10, 1e9).rounded(.up))))
         let app = try buildCrashService(configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = ServeFailure()

@@ -6,7 +6,7 @@ import Hummingbird
 struct DashboardRoutes {
     let parts: ServiceParts
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.get("/") { request, _ in try await topBuckets(request) }
         router.get("/buckets/:id") { request, context in try await bucket(try bucketID(context), request: request) }
         router.get("/reports/:id") { _, context in try await report(try reportID(context)) }

@@ -37,7 +37,7 @@ public func buildCrashService(configuration: CrashServiceConfiguration) throws -
 /// Builds the service over parts already opened (tests reach the database through them).
 public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
     let configuration = parts.configuration
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: ServiceRequestContext.self)
     router.add(middleware: ServiceAccessLog(logger: configuration.logger))
     router.add(middleware: AuthorizationMiddleware(policy: configuration.access))
     OperationRoutes(parts: parts).register(on: router)
@@ -68,7 +68,7 @@ public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
 struct OperationRoutes {
     let parts: ServiceParts
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.get("/health") { _, _ in Response.text("ok\n") }
         router.get("/ready") { _, _ in
             do {
