@@ -77,6 +77,9 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("s3-region"), help: "The region requests are signed for (also AWS_REGION, AWS_DEFAULT_REGION).")
     var s3Region: String?
 
+    @Option(help: "The log format on standard error: text, or json (one object per line).")
+    var logFormat: ServeLogFormat = .text
+
     @Option(help: "Jobs processed at once by this process.")
     var workers: Int = 2
 
@@ -188,9 +191,16 @@ struct ServeCommand: ParsableCommand {
             worker: WorkerSettings(
                 concurrency: workers, lease: .seconds(lease), maxAttempts: maxAttempts,
                 analysisTimeout: .seconds(analysisTimeout)),
-            onServerRunning: { [role, host, data] port in
-                printError("postmortem: serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))")
+            onServerRunning: { [role, host, data, logFormat] port in
+                let text = "serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))"
+                // In JSON mode every line must parse, this one included.
+                if logFormat == .json {
+                    CrashServiceConfiguration.jsonLogger.notice("\(text)")
+                } else {
+                    printError("postmortem: " + text)
+                }
             })
+        if logFormat == .json { configuration.logger = CrashServiceConfiguration.jsonLogger }
         configuration.objectStorage = try objectStorage(environment: ProcessInfo.processInfo.environment)
         configuration.submitRate = SubmitRateLimit(
             perSecond: submitRate, burst: submitBurst ?? max(1, Int(min(submitRate * 10, 1e9).rounded(.up))))
@@ -209,6 +219,11 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode.failure
         }
     }
+}
+
+/// `--log-format`.
+enum ServeLogFormat: String, ExpressibleByArgument, Sendable {
+    case text, json
 }
 
 /// Carries the service's error out of its task.

@@ -133,7 +133,15 @@ struct ServiceAccessLog<Context: RequestContext>: RouterMiddleware {
         var status = 500
         defer {
             let milliseconds = (ContinuousClock.now - start).seconds * 1000
-            logger.info("\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", milliseconds))ms")
+            // Fields as metadata, not text, so that JSON logs (`--log-format json`) can be queried by them;
+            // the text format prints them as key=value.
+            logger.info(
+                "request",
+                metadata: [
+                    "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+                    "status": .stringConvertible(status),
+                    "duration_ms": .stringConvertible((milliseconds * 10).rounded() / 10),
+                ])
         }
         do {
             let response = try await next(request, context)
