@@ -78,6 +78,8 @@ public struct CrashServiceConfiguration: Sendable {
     public var onServerRunning: @Sendable (Int) async -> Void
     /// Where dumps and attachments go instead of the data folder (`--storage s3://…`).
     public var objectStorage: S3Configuration? = nil
+    /// How fast one client address may submit (`--submit-rate`, `--submit-burst`).
+    public var submitRate = SubmitRateLimit()
 
     /// Creates a configuration; defaults serve a small team from one process.
     public init(

@@ -67,6 +67,12 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Require a token with the submit scope for uploads (by default anyone may submit).")
     var submitRequiresToken = false
 
+    @Option(help: ArgumentHelp("Uploads per second one client address earns back (0: no limit).", valueName: "N"))
+    var submitRate: Double = 10
+
+    @Option(help: ArgumentHelp("Uploads one client address may send at once (default: 10 seconds' worth).", valueName: "N"))
+    var submitBurst: Int?
+
     @Option(help: ArgumentHelp("Keep dumps and attachments in S3-compatible object storage.", valueName: "s3://BUCKET[/PREFIX]"))
     var storage: String?
 
@@ -78,6 +84,9 @@ struct ServeCommand: ParsableCommand {
     @Option(
         name: .customLong("s3-region"), help: "The region requests are signed for (also AWS_REGION, AWS_DEFAULT_REGION).")
     var s3Region: String?
+
+    @Option(help: "The log format on standard error: text, or json (one object per line).")
+    var logFormat: ServeLogFormat = .text
 
     @Option(help: "Jobs processed at once by this process.")
     var workers: Int = 2
@@ -108,6 +117,9 @@ struct ServeCommand: ParsableCommand {
         }
         guard workers >= 1, lease >= 1, maxAttempts >= 1, analysisTimeout >= 1 else {
             throw ValidationError("--workers, --lease, --max-attempts and --analysis-timeout must be positive")
+        }
+        guard submitRate >= 0, submitRate.isFinite, (submitBurst ?? 1) >= 1 else {
+            throw ValidationError("--submit-rate must be 0 or more and --submit-burst at least 1")
         }
         _ = try objectStorage(environment: ProcessInfo.processInfo.environment)
         do {
@@ -194,10 +206,19 @@ struct ServeCommand: ParsableCommand {
             worker: WorkerSettings(
                 concurrency: workers, lease: .seconds(lease), maxAttempts: maxAttempts,
                 analysisTimeout: .seconds(analysisTimeout)),
-            onServerRunning: { [role, host, data] port in
-                printError("postmortem: serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))")
+            onServerRunning: { [role, host, data, logFormat] port in
+                let text = "serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))"
+                // In JSON mode every line must parse, this one included.
+                if logFormat == .json {
+                    CrashServiceConfiguration.jsonLogger.notice("\(text)")
+                } else {
+                    printError("postmortem: " + text)
+                }
             })
+        if logFormat == .json { configuration.logger = CrashServiceConfiguration.jsonLogger }
         configuration.objectStorage = try objectStorage(environment: ProcessInfo.processInfo.environment)
+        configuration.submitRate = SubmitRateLimit(
+            perSecond: submitRate, burst: submitBurst ?? max(1, Int(min(submitRate * 10, 1e9).rounded(.up))))
         let app = try buildCrashService(configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = ServeFailure()
@@ -213,6 +234,11 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode.failure
         }
     }
+}
+
+/// `--log-format`.
+enum ServeLogFormat: String, ExpressibleByArgument, Sendable {
+    case text, json
 }
 
 /// Carries the service's error out of its task.

@@ -70,6 +70,12 @@ enum LiveClient {
 
     /// Posts an upload as Crashpad does: gzip body sent chunked, without a Content-Length.
     static func submit(_ upload: Upload, to base: String) async throws -> (status: Int, text: String) {
+        let answer = try await post(upload, to: base)
+        return (answer.status, answer.text)
+    }
+
+    /// `submit`, with the response's `Retry-After`.
+    static func post(_ upload: Upload, to base: String) async throws -> (status: Int, text: String, retryAfter: String?) {
         var request = HTTPClientRequest(url: base + "/submit")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: upload.contentType)
@@ -81,7 +87,7 @@ enum LiveClient {
         request.body = .stream(pieces.async, length: .unknown)
         let response = try await client.execute(request, timeout: .seconds(30))
         let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        return (Int(response.status.code), text)
+        return (Int(response.status.code), text, response.headers.first(name: "Retry-After"))
     }
 
     static func get(_ url: String, token: String? = ServiceFixtures.readToken.secret) async throws -> (

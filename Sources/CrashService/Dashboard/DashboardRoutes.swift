@@ -6,7 +6,7 @@ import Hummingbird
 struct DashboardRoutes {
     let parts: ServiceParts
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.get("/") { request, _ in try await topBuckets(request) }
         router.get("/buckets/:id") { request, context in try await bucket(try bucketID(context), request: request) }
         router.get("/reports/:id") { _, context in try await report(try reportID(context)) }
@@ -166,7 +166,7 @@ struct DashboardRoutes {
                 } ?? "\(frame.module ?? "???") + \(frame.moduleOffset ?? frame.offset)"
             let inlines = (frame.inlines ?? []).map { "<div class=\"hint\">inlined: \($0.function)</div>" as HTML }
             return """
-                <tr><td class="num">\(frame.frame)</td><td class="mono">\(location)\(inlines)</td><td class="mono">\(frame.offset)</td><td>\(frame.trust)</td></tr>
+                <tr><td class="num">\(frame.frame)</td><td class="mono">\(location)\(inlines)</td><td class="mono nowrap">\(frame.offset)</td><td>\(frame.trust)</td></tr>
                 """
         }
         return "<table><tr><th class=\"num\">#</th><th>Frame</th><th>Address</th><th>Found by</th></tr>\(rows)</table>"
@@ -210,7 +210,7 @@ struct DashboardRoutes {
                 status = "<span class=\"missing\">missing</span>\(hint)"
             }
             return """
-                <tr><td class="mono">\(module.filename)</td><td class="mono">\(module.baseAddr)</td><td>\(module.version)</td>
+                <tr><td class="mono nowrap">\(module.filename)</td><td class="mono nowrap">\(module.baseAddr)</td><td>\(module.version)</td>
                 <td class="mono">\(module.debugFile) \(module.debugId)</td><td>\(status)</td></tr>
                 """
         }

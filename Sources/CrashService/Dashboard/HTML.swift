@@ -66,6 +66,7 @@ let stylesheet = """
     table{border-collapse:collapse;background:#fff;width:100%;margin:.3em 0}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #e3e6ea;vertical-align:top}
     th{background:#eef0f3;font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
     code,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.92em;word-break:break-all}
+    h1.mono{font-size:1.25em}.nowrap{white-space:nowrap;word-break:normal}
     .card{background:#fff;border:1px solid #e3e6ea;padding:.8em 1em;margin:.6em 0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1.2em;margin:0}dt{color:#5a6272}
     .status-failed{color:#b3261e;font-weight:600}.status-processed{color:#1e7b34}.missing{color:#b3261e}.loaded{color:#1e7b34}
     form.filters{display:flex;gap:.8em;flex-wrap:wrap;align-items:end;margin:.5em 0}form.filters label{display:flex;flex-direction:column;font-size:.85em;color:#5a6272}

@@ -6,7 +6,7 @@ struct APIRoutes {
     let parts: ServiceParts
     let fileIO = FileIO()
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         registerReprocess(on: router)
         router.get("/api/buckets") { request, _ in
             let query = try ListQuery(request)
@@ -64,7 +64,7 @@ struct APIRoutes {
     }
 
     /// `POST /api/reprocess?bucket=ID` or `?all=true` (admin): queues finished reports again.
-    func registerReprocess(on router: Router<BasicRequestContext>) {
+    func registerReprocess(on router: Router<ServiceRequestContext>) {
         router.post("/api/reprocess") { request, _ in
             let parameters = request.uri.queryParameters
             let bucket: Int64?
@@ -107,14 +107,14 @@ struct BucketResponse: Encodable {
 func notFound(_ what: String) -> HTTPError { HTTPError(.notFound, message: "no such \(what)") }
 
 /// A report id from the path: `bp-<uuid>` or `<uuid>`; anything else is refused before it reaches storage.
-func reportID(_ context: BasicRequestContext) throws -> UUID {
+func reportID(_ context: ServiceRequestContext) throws -> UUID {
     guard var text = context.parameters.get("id") else { throw notFound("report") }
     if text.lowercased().hasPrefix("bp-") { text.removeFirst(3) }
     guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, message: "report ids are UUIDs") }
     return id
 }
 
-func bucketID(_ context: BasicRequestContext) throws -> Int64 {
+func bucketID(_ context: ServiceRequestContext) throws -> Int64 {
     guard let id = context.parameters.get("id").flatMap(Int64.init), id > 0 else {
         throw HTTPError(.badRequest, message: "bucket ids are positive integers")
     }

@@ -48,7 +48,7 @@ public func buildCrashService(configuration: CrashServiceConfiguration) throws -
 /// Builds the service over parts already opened (tests reach the database through them).
 public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
     let configuration = parts.configuration
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: ServiceRequestContext.self)
     router.add(middleware: ServiceAccessLog(logger: configuration.logger))
     router.add(middleware: AuthorizationMiddleware(policy: configuration.access))
     OperationRoutes(parts: parts).register(on: router)
@@ -80,7 +80,7 @@ public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
 struct OperationRoutes {
     let parts: ServiceParts
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.get("/health") { _, _ in Response.text("ok\n") }
         router.get("/ready") { _, _ in
             do {
@@ -145,7 +145,15 @@ struct ServiceAccessLog<Context: RequestContext>: RouterMiddleware {
         var status = 500
         defer {
             let milliseconds = (ContinuousClock.now - start).seconds * 1000
-            logger.info("\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", milliseconds))ms")
+            // Fields as metadata, not text, so that JSON logs (`--log-format json`) can be queried by them;
+            // the text format prints them as key=value.
+            logger.info(
+                "request",
+                metadata: [
+                    "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+                    "status": .stringConvertible(status),
+                    "duration_ms": .stringConvertible((milliseconds * 10).rounded() / 10),
+                ])
         }
         do {
             let response = try await next(request, context)

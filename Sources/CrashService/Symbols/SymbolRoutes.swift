@@ -23,7 +23,7 @@ extension CrashServiceConfiguration {
 struct SymbolRoutes {
     let parts: ServiceParts
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         let responder = SymbolFileResponder(stores: [parts.configuration.symbolStore])
         router.post("/symbols/upload") { request, _ in try await upload(request) }
         router.get("/symbols/**") { request, context in try await responder.respond(to: request, context: context) }

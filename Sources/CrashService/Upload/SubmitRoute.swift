@@ -5,9 +5,33 @@ import NIOCore
 /// `POST /submit`: stores an upload durably, queues it, and answers `CrashID=bp-<uuid>`.
 struct SubmitRoute {
     let parts: ServiceParts
+    let limiter: SubmitRateLimiter
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/submit") { request, _ in try await submit(request) }
+    init(parts: ServiceParts) {
+        self.parts = parts
+        self.limiter = SubmitRateLimiter(limit: parts.configuration.submitRate)
+    }
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.post("/submit") { request, context in
+            // Checked before the body is read, so a flood costs the server as little as possible.
+            let client = context.remoteAddress?.ipAddress ?? "unknown"
+            if case .limited(let retryAfter) = limiter.take(client: client) {
+                return rateLimited(client: client, retryAfter: retryAfter)
+            }
+            return try await submit(request)
+        }
+    }
+
+    /// `429` with `Retry-After`, in the `Discarded=` form crash reporters log, and a line for people.
+    func rateLimited(client: String, retryAfter: Int) -> Response {
+        parts.metrics.rejected(reason: "rate_limited")
+        let limit = limiter.limit
+        var response = Response.text(
+            "Discarded=rate_limited\ntoo many uploads from \(client): \(limit.rateText) per second are allowed, "
+                + "\(limit.burst) at once; retry after \(retryAfter) s\n", status: .tooManyRequests)
+        response.headers[.retryAfter] = String(retryAfter)
+        return response
     }
 
     func submit(_ request: Request) async throws -> Response {
