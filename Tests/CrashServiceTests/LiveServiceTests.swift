@@ -11,6 +11,28 @@ import Testing
 @Suite("Service over loopback", .serialized)
 struct LiveServiceTests {
     /// Polls `/api/reports/{id}` until every report has left the queue.
+    /// Waits for `ids` to settle, then checks what every process layout must give: no report left in
+    /// the queue, every dump processed (failures carrying a reason), and the processed reports
+    /// grouped into buckets of the twice-uploaded dumps of version 2.0.
+    static func expectSettledIntoBuckets(_ ids: [String], uploadedDumps: Int, base: String) async throws -> (
+        reports: [ReportRecord], processed: [ReportRecord], buckets: Page<BucketSummary>
+    ) {
+        let reports = try await settle(ids, base: base)
+        #expect(reports.count == ids.count, "some reports never left the queue")
+        let processed = reports.filter { $0.status == .processed }
+        let failed = reports.filter { $0.status == .failed }
+        #expect(processed.count >= uploadedDumps, "failed: \(failed.map { $0.failure ?? "" })")
+        for report in failed { #expect(report.failure?.isEmpty == false) }
+
+        let (status, body) = try await LiveClient.get("\(base)/api/buckets?per_page=200")
+        #expect(status == 200)
+        let buckets = try JSONDecoder.api.decode(Page<BucketSummary>.self, from: Data(buffer: body))
+        #expect(buckets.items.reduce(0) { $0 + $1.count } == processed.count)
+        #expect(buckets.items.allSatisfy { $0.count % 2 == 0 && $0.versions == ["2.0"] })
+        #expect(Set(processed.compactMap(\.bucketID)).count == buckets.total)
+        return (reports, processed, buckets)
+    }
+
     static func settle(_ ids: [String], base: String, timeout: TimeInterval = 120) async throws -> [ReportRecord] {
         var settled = [String: ReportRecord]()
         let deadline = Date().addingTimeInterval(timeout)
@@ -50,19 +72,8 @@ struct LiveServiceTests {
             let ids = answers.compactMap { Self.crashID($0.1) }
             #expect(Set(ids).count == uploads.count)
 
-            let reports = try await Self.settle(ids, base: base)
-            #expect(reports.count == ids.count, "some reports never left the queue")
-            let processed = reports.filter { $0.status == .processed }
-            let failed = reports.filter { $0.status == .failed }
-            #expect(processed.count >= dumps.count, "failed: \(failed.map { $0.failure ?? "" })")
-            for report in failed { #expect(report.failure?.isEmpty == false) }
-
-            let (status, body) = try await LiveClient.get("\(base)/api/buckets?per_page=200")
-            #expect(status == 200)
-            let buckets = try JSONDecoder.api.decode(Page<BucketSummary>.self, from: Data(buffer: body))
-            #expect(buckets.items.reduce(0) { $0 + $1.count } == processed.count)
-            #expect(buckets.items.allSatisfy { $0.count % 2 == 0 && $0.versions == ["2.0"] })
-            #expect(Set(processed.compactMap(\.bucketID)).count == buckets.total)
+            let (reports, processed, buckets) = try await Self.expectSettledIntoBuckets(
+                ids, uploadedDumps: dumps.count, base: base)
             let testDump = processed.first { $0.signature == "`anonymous namespace'::CrashFunction" }
             #expect(testDump != nil, "test.dmp is symbolized from Tests/Fixtures/symbols")
 

@@ -48,19 +48,8 @@ struct PostgresServiceTests {
             // The API process has no workers: what it stores is processed by the worker processes.
             #expect(!FileManager.default.fileExists(atPath: data + "/postmortem.sqlite"))
 
-            let reports = try await LiveServiceTests.settle(ids, base: base)
-            #expect(reports.count == ids.count, "some reports never left the queue")
-            let processed = reports.filter { $0.status == .processed }
-            let failed = reports.filter { $0.status == .failed }
-            #expect(processed.count >= dumps.count, "failed: \(failed.map { $0.failure ?? "" })")
-            for report in failed { #expect(report.failure?.isEmpty == false) }
-
-            let (status, body) = try await LiveClient.get("\(base)/api/buckets?per_page=200")
-            #expect(status == 200)
-            let buckets = try JSONDecoder.api.decode(Page<BucketSummary>.self, from: Data(buffer: body))
-            #expect(buckets.items.reduce(0) { $0 + $1.count } == processed.count)
-            #expect(buckets.items.allSatisfy { $0.count % 2 == 0 && $0.versions == ["2.0"] })
-            #expect(Set(processed.compactMap(\.bucketID)).count == buckets.total)
+            let (_, processed, buckets) = try await LiveServiceTests.expectSettledIntoBuckets(
+                ids, uploadedDumps: dumps.count, base: base)
             #expect(processed.contains { $0.signature == "`anonymous namespace'::CrashFunction" })
             for bucket in buckets.items {
                 #expect(try await LiveClient.get("\(base)/buckets/\(bucket.id)").status == 200)
