@@ -94,15 +94,23 @@ public struct ZipArchive: Sendable {
         throw ParseError(offset: Int64(max(last, 0)), field: "EOCD", kind: .badSignature(expected: "PK\\5\\6", found: "none"))
     }
 
+    /// Reads a record's 4-byte signature and refuses any other.
+    static func readSignature(_ reader: inout ByteReader, _ expected: UInt32, of record: String, spelled: String)
+        throws(ParseError)
+    {
+        let start = reader.fileOffset
+        let signature = try reader.read(UInt32.self, record + " signature")
+        guard signature == expected else {
+            throw ParseError(
+                offset: start, field: record + " signature",
+                kind: .badSignature(expected: spelled, found: hex(signature, width: 8)))
+        }
+    }
+
     /// `central file header` (46 bytes, then name, extra field and comment).
     static func readCentralHeader(_ reader: inout ByteReader) throws(ParseError) -> Entry {
         let start = reader.fileOffset
-        let signature = try reader.read(UInt32.self, "central file header signature")
-        guard signature == centralSignature else {
-            throw ParseError(
-                offset: start, field: "central file header signature",
-                kind: .badSignature(expected: "PK\\1\\2", found: hex(signature, width: 8)))
-        }
+        try readSignature(&reader, centralSignature, of: "central file header", spelled: "PK\\1\\2")
         try reader.skip(4, "version made by, version needed to extract")
         let flags = try reader.read(UInt16.self, "general purpose bit flag")
         let method = try reader.read(UInt16.self, "compression method")
@@ -138,12 +146,7 @@ public struct ZipArchive: Sendable {
     public func contents(of entry: Entry) throws(ParseError) -> [UInt8] {
         let start = Int64(entry.localHeaderOffset)
         var reader = bytes.reader(at: entry.localHeaderOffset)
-        let signature = try reader.read(UInt32.self, "local file header signature")
-        guard signature == Self.localSignature else {
-            throw ParseError(
-                offset: start, field: "local file header signature",
-                kind: .badSignature(expected: "PK\\3\\4", found: hex(signature, width: 8)))
-        }
+        try Self.readSignature(&reader, Self.localSignature, of: "local file header", spelled: "PK\\3\\4")
         try reader.skip(22, "local file header fixed fields")
         let nameLength = try reader.read(UInt16.self, "file name length")
         let extraLength = try reader.read(UInt16.self, "extra field length")
