@@ -6,7 +6,7 @@ import Testing
 
 /// Crash reasons and addresses of real dumps against the golden outputs of the tools they
 /// come from, and against values their owners' tests assert.
-@Suite("CrashReason on the shared fixtures")
+@Suite("CrashReason on the shared fixtures", .ownThread)
 struct CrashReasonFixtureTests {
     /// rust-minidump's minidump-stackwalk `--human` snapshots: "Crash reason:" and "Crash address:".
     static let stackwalkSnapshots: [(snapshot: String, dump: String)] = [

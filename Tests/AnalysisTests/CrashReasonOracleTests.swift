@@ -7,7 +7,7 @@ import Testing
 /// Cross-checks against the `minidump` Python package, an independent reader: the raw exception
 /// record of every fixture dump, the crash address rule applied to its values, and the
 /// `EXCEPTION_*` and signal names of its `ExceptionCode` enum.
-@Suite("CrashReason against the minidump Python package")
+@Suite("CrashReason against the minidump Python package", .ownThread)
 struct CrashReasonOracleTests {
     /// Prints, per dump, the exception record and SystemInfo as the package reads them.
     ///

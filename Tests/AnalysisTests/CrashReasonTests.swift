@@ -1,5 +1,6 @@
 import Analysis
 import Minidump
+import TestSupport
 import Testing
 
 /// The raw fields of an exception record.
@@ -23,7 +24,7 @@ extension CrashReason {
     }
 }
 
-@Suite("CrashReason: Windows exception codes")
+@Suite("CrashReason: Windows exception codes", .ownThread)
 struct WindowsCrashReasonTests {
     static let cases: [(code: UInt32, parameters: [UInt64], reason: String)] = [
         (0xC000_0005, [0, 0x10], "EXCEPTION_ACCESS_VIOLATION_READ"),
@@ -142,7 +143,7 @@ struct WindowsCrashReasonTests {
     }
 }
 
-@Suite("CrashReason: Linux signals")
+@Suite("CrashReason: Linux signals", .ownThread)
 struct LinuxCrashReasonTests {
     static let cases: [(signal: UInt32, code: UInt32, reason: String)] = [
         (11, 1, "SIGSEGV / SEGV_MAPERR"),
@@ -199,7 +200,7 @@ struct LinuxCrashReasonTests {
     }
 }
 
-@Suite("CrashReason: Mach exceptions")
+@Suite("CrashReason: Mach exceptions", .ownThread)
 struct MachCrashReasonTests {
     static let cases: [(type: UInt32, code: UInt32, architecture: ProcessorArchitecture, reason: String)] = [
         (1, 1, .amd64, "EXC_BAD_ACCESS / KERN_INVALID_ADDRESS"),
@@ -264,7 +265,7 @@ struct MachCrashReasonTests {
     }
 }
 
-@Suite("CrashAssertion")
+@Suite("CrashAssertion", .ownThread)
 struct CrashAssertionTests {
     @Test("Breakpad's sentence: kind, expression, function, file, line")
     func description() {

@@ -1,7 +1,8 @@
 import Analysis
+import TestSupport
 import Testing
 
-@Suite("FrameNormalizer")
+@Suite("FrameNormalizer", .ownThread)
 struct FrameNormalizerTests {
     static let cppCases: [(function: String, normalized: String)] = [
         ("void __cdecl foo::Bar(int, char const *)", "foo::Bar"),

@@ -1,10 +1,11 @@
 import StackWalk
+import TestSupport
 import Testing
 
 @testable import Analysis
 
 /// A thread's last error comes from its TEB, at the offset of `LastErrorValue` for the pointer size.
-@Suite struct LastErrorTests {
+@Suite(.ownThread) struct LastErrorTests {
     struct Words: StackMemory {
         var values: [UInt64: UInt32]
 

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Signatures of crashing threads as the stackwalkers' golden outputs give them.
-@Suite("SignatureGenerator on golden stack traces")
+@Suite("SignatureGenerator on golden stack traces", .ownThread)
 struct SignatureFixtureTests {
     /// The crashing thread of a minidump-stackwalk JSON snapshot, inline frames first as the
     /// human output lists them.

@@ -1,8 +1,9 @@
 import Analysis
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("SignatureGenerator")
+@Suite("SignatureGenerator", .ownThread)
 struct SignatureGeneratorTests {
     static func frames(_ functions: [String]) -> [SignatureFrame] {
         functions.map { SignatureFrame(module: "app", function: $0, file: "a.cpp", line: 1) }

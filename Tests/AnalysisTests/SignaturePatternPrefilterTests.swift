@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Analysis
 
 /// The built-in lists compile lazily and turn frames away by their literal prefix: both must leave
 /// the answers exactly as compiling every pattern and running it would give them.
-@Suite("Signature pattern prefilter")
+@Suite("Signature pattern prefilter", .ownThread)
 struct SignaturePatternPrefilterTests {
     @Test func everyBuiltInPatternCompiles() throws {
         _ = try SignatureLists(

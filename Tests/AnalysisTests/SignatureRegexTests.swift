@@ -5,7 +5,7 @@ import Testing
 @testable import Analysis
 
 /// The signature-list engine against Python's `re`, the engine Socorro's lists were written for.
-@Suite("Signature regular expressions")
+@Suite("Signature regular expressions", .ownThread)
 struct SignatureRegexTests {
     /// Patterns exercising every construct the engine accepts, beside the built-in lists.
     static let syntaxPatterns = [

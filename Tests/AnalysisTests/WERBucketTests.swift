@@ -4,7 +4,7 @@ import Minidump
 import TestSupport
 import Testing
 
-@Suite("WERBucket")
+@Suite("WERBucket", .ownThread)
 struct WERBucketTests {
     static let app = WERBucket.Module(
         name: #"C:\Program Files\App\app.exe"#, base: 0x40_0000, size: 0x2D000, timeDateStamp: 0x45D3_5F6C, version: "1.2.3.4")

@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("Breakpad .sym files")
+@Suite("Breakpad .sym files", .ownThread)
 struct SymbolFileTests {
     static let testApp =
         "rust-minidump/breakpad-symbols/testdata/symbols/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"

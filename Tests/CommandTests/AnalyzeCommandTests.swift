@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `postmortem analyze` end to end: the process, its JSON and text, against golden outputs of other tools.
-@Suite("postmortem analyze")
+@Suite("postmortem analyze", .ownThread)
 struct AnalyzeCommandTests {
     /// A frame of the minidump-stackwalk JSON schema, as we and rust-minidump print it.
     struct Frame: Decodable, Equatable {

@@ -5,7 +5,7 @@ import Testing
 /// `postmortem analyze` against lldb (the Swift toolchain's) on the Wine-written x64 dumps, with the
 /// same binaries and PDBs: every frame's module and function, and the source line wherever both
 /// have one (lldb reads DWARF of the Wine DLLs, which we do not; there we compare names only).
-@Suite("analyze against lldb")
+@Suite("analyze against lldb", .ownThread)
 struct AnalyzeLLDBTests {
     struct LLDBFrame: Equatable {
         var module: String

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The `postmortem` executable as users run it: output pinned by snapshots, exit statuses fixed.
-@Suite("postmortem command line")
+@Suite("postmortem command line", .ownThread)
 struct CommandLineTests {
     static let sample = TestEnvironment.local("rust-minidump/test.dmp")
 

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("postmortem dump-syms")
+@Suite("postmortem dump-syms", .ownThread)
 struct DumpSymsCommandTests {
     @Test("PDB with its PE, and a PE alone: the golden MODULE and INFO lines, FUNC records at the golden addresses")
     func againstGolden() throws {

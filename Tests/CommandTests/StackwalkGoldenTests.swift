@@ -5,7 +5,7 @@ import Testing
 /// `postmortem analyze` text against minidump-stackwalk's own golden outputs (rust-minidump's insta
 /// snapshots and Breakpad's minidump2.stackwalk.out): the same threads, frames, functions, source
 /// lines, recovered registers and "Found by" lines.
-@Suite("analyze against minidump-stackwalk's goldens")
+@Suite("analyze against minidump-stackwalk's goldens", .ownThread)
 struct StackwalkGoldenTests {
     /// The `Thread N ...` blocks of a report, with source-line offsets (`+ 0x562]`) dropped: Breakpad and
     /// rust-minidump measure them from different addresses and we do not print them.

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `postmortem symbolize` against llvm-symbolizer (the toolchain's, LLVM 21) on the lld-written PDBs.
-@Suite("postmortem symbolize")
+@Suite("postmortem symbolize", .ownThread)
 struct SymbolizeCommandTests {
     static let llvmSymbolizer =
         ProcessInfo.processInfo.environment["POSTMORTEM_LLVM_SYMBOLIZER"] ?? "/opt/swift/usr/bin/llvm-symbolizer"

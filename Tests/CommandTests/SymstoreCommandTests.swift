@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `postmortem symstore` as a build system calls it; the layout is checked against the library's own tests.
-@Suite("postmortem symstore")
+@Suite("postmortem symstore", .ownThread)
 struct SymstoreCommandTests {
     @Test("add, query, del round trip with the exit statuses scripts rely on")
     func roundTrip() throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// The dashboard as a browser shows it: the real `postmortem serve` on loopback, fixture dumps uploaded
 /// and processed, then headless Chromium renders the top-crashes page and a report page.
-@Suite("Dashboard in a browser", .serialized)
+@Suite("Dashboard in a browser", .serialized, .ownThread)
 struct DashboardBrowserTests {
     static let screenshots = TestEnvironment.repositoryRoot.appendingPathComponent(".build/dashboard-screenshots").path
 

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `postmortem serve --log-format json`: every line on standard error is one JSON object.
-@Suite("JSON logs")
+@Suite("JSON logs", .ownThread)
 struct JSONLogTests {
     @Test func accessLogAndServiceEventsAreOneJSONObjectPerLine() async throws {
         let data = try ServiceFixtures.temporaryFolder()

@@ -8,7 +8,7 @@ import Testing
 @testable import CrashService
 
 /// The service over real sockets: Crashpad-style uploads of every fixture dump, and a SIGKILL mid-burst.
-@Suite("Service over loopback", .serialized)
+@Suite("Service over loopback", .serialized, .ownThread)
 struct LiveServiceTests {
     /// Polls `/api/reports/{id}` until every report has left the queue.
     /// Waits for `ids` to settle, then checks what every process layout must give: no report left in

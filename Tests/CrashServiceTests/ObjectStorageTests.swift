@@ -59,7 +59,7 @@ final class MotoServer: @unchecked Sendable {
     }
 }
 
-@Suite("AWS Signature V4")
+@Suite("AWS Signature V4", .ownThread)
 struct SignatureV4Tests {
     /// AWS's S3 documentation example "GET Object" (single-chunk, signed Range header).
     @Test func matchesTheDocumentedGetObjectExample() {
@@ -141,7 +141,7 @@ struct SignatureV4Tests {
 }
 
 /// Dumps kept in a real S3-compatible server on loopback.
-@Suite("Object storage over loopback", .serialized)
+@Suite("Object storage over loopback", .serialized, .ownThread)
 struct ObjectStorageTests {
     static let credentials = AWSCredentials(accessKeyID: "postmortem-test", secretAccessKey: "postmortem-test-secret")
 

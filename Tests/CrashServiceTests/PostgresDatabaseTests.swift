@@ -5,7 +5,7 @@ import Testing
 @testable import CrashService
 
 /// `PostgresCrashDatabase` against a real server: the same answers as SQLite, and claims that never collide.
-@Suite("PostgreSQL database", .serialized)
+@Suite("PostgreSQL database", .serialized, .ownThread)
 struct PostgresDatabaseTests {
     /// Runs `body` with a database on a new server, its pool running.
     static func withDatabase<T: Sendable>(

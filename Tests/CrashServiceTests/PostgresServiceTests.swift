@@ -10,7 +10,7 @@ import Testing
 #endif
 
 /// `postmortem serve --database postgres://…` as separate processes: one API, two workers, one database.
-@Suite("Service on PostgreSQL", .serialized)
+@Suite("Service on PostgreSQL", .serialized, .ownThread)
 struct PostgresServiceTests {
     static var symbols: [String] { ["--symbol-path", TestEnvironment.local("symbols")] }
 

@@ -7,7 +7,7 @@ import Testing
 @testable import CrashService
 
 /// Requests through the router in-process, with the workers running beside it.
-@Suite("Service routes")
+@Suite("Service routes", .ownThread)
 struct ServiceRouterTests {
     static let read: HTTPFields = [.authorization: "Bearer \(ServiceFixtures.readToken.secret)"]
 

@@ -1,10 +1,11 @@
 import Foundation
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import CrashService
 
-@Suite("Multipart bodies")
+@Suite("Multipart bodies", .ownThread)
 struct MultipartTests {
     @Test func readsCrashpadBodies() throws {
         let dump: [UInt8] = [0x4D, 0x44, 0x4D, 0x50, 0x0D, 0x0A, 0x2D, 0x2D]  // includes CRLF and dashes
@@ -50,7 +51,7 @@ struct MultipartTests {
     }
 }
 
-@Suite("Upload parsing")
+@Suite("Upload parsing", .ownThread)
 struct SubmissionParserTests {
     static let dump = Array("MDMP fake dump bytes".utf8)
 
@@ -146,7 +147,7 @@ struct SubmissionParserTests {
     }
 }
 
-@Suite("Access tokens")
+@Suite("Access tokens", .ownThread)
 struct AccessPolicyTests {
     let policy = AccessPolicy(tokens: [ServiceFixtures.readToken, ServiceFixtures.adminToken])
 

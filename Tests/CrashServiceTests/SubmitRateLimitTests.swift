@@ -6,7 +6,7 @@ import Testing
 @testable import CrashService
 
 /// The token bucket on `POST /submit`, on a clock the test sets, and through a real server.
-@Suite("Submit rate limit")
+@Suite("Submit rate limit", .ownThread)
 struct SubmitRateLimitTests {
     let start = ContinuousClock.now
 

@@ -10,7 +10,7 @@ import Testing
 @testable import CrashService
 
 /// `POST /symbols/upload` and `/symbols/<key>` over loopback, and reprocessing after an upload.
-@Suite("Symbol upload over loopback", .serialized)
+@Suite("Symbol upload over loopback", .serialized, .ownThread)
 struct SymbolUploadTests {
     static let pdb = TestEnvironment.shared("generated/pe/x64/fixture.pdb")
     static let exe = TestEnvironment.shared("generated/pe/x64/fixture.exe")

@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 /// `analyze` over every fixture minidump and over corrupted stacks: bounded walks with warnings, never a trap or hang.
-@Suite("Analysis of every fixture dump")
+@Suite("Analysis of every fixture dump", .ownThread)
 struct AnalyzeRobustnessTests {
     @Test("every intact fixture minidump analyzes: each thread with a context walks at least its context frame")
     func everyFixture() async throws {
@@ -31,7 +31,7 @@ struct AnalyzeRobustnessTests {
         #expect(walked > 50, "only \(walked) threads walked")
     }
 
-    @Test("stacks overwritten with garbage, cycles and addresses of code: walks stay bounded", .timeLimit(.minutes(2)))
+    @Test("stacks overwritten with garbage, cycles and addresses of code: walks stay bounded", .timeLimit(.minutes(10)))
     func corruptedStacks() async throws {
         try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: no dumps to corrupt")
         var generator = SplitMix64(state: 0x5EED)

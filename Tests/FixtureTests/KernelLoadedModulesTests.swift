@@ -7,7 +7,7 @@ import Testing
 
 /// `postmortem modules` and `analyze` on synthetic x64 full and bitmap dumps whose drivers are
 /// only in the kernel's loaded-module list (built by `ModuleListWriter`).
-@Suite("Drivers of full and bitmap kernel dumps, from PsLoadedModuleList")
+@Suite("Drivers of full and bitmap kernel dumps, from PsLoadedModuleList", .ownThread)
 struct KernelLoadedModulesTests {
     static func file(_ bytes: [UInt8], _ name: String) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("postmortem-kmods-\(getpid())-\(name).dmp")

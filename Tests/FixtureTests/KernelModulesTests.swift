@@ -5,7 +5,7 @@ import KernelDump
 import TestSupport
 import Testing
 
-@Suite("Modules of kernel and full user-mode dumps")
+@Suite("Modules of kernel and full user-mode dumps", .ownThread)
 struct KernelModulesTests {
     @Test(
         "kernel small dumps list their drivers",

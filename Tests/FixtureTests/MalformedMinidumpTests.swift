@@ -19,7 +19,7 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 /// Truncated and corrupted copies of the fixture dumps: errors or partial output, never a trap or hang.
-@Suite("Malformed minidumps")
+@Suite("Malformed minidumps", .ownThread)
 struct MalformedMinidumpTests {
     /// Runs every reader the commands use over `bytes`. Returns whether the header opened.
     @discardableResult
@@ -46,7 +46,7 @@ struct MalformedMinidumpTests {
         return ranges
     }
 
-    @Test("truncated at many points", .timeLimit(.minutes(3)), arguments: MinidumpFixtures.all)
+    @Test("truncated at many points", .timeLimit(.minutes(10)), arguments: MinidumpFixtures.all)
     func truncated(path: String) throws {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         var cuts = Set([0, 1, 4, 8, 31, 32, 33, bytes.count / 2, bytes.count - 1])
@@ -60,7 +60,7 @@ struct MalformedMinidumpTests {
         }
     }
 
-    @Test("corrupted structures (seeded mutations)", .timeLimit(.minutes(3)), arguments: MinidumpFixtures.all)
+    @Test("corrupted structures (seeded mutations)", .timeLimit(.minutes(10)), arguments: MinidumpFixtures.all)
     func corrupted(path: String) throws {
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let ranges = Self.structuralOffsets(of: original).filter { !$0.isEmpty }
@@ -85,7 +85,7 @@ struct MalformedMinidumpTests {
         #expect(opened > 20, "only \(opened) of 60 mutations opened")
     }
 
-    @Test("inputs the fuzzer found stay harmless", .timeLimit(.minutes(1)))
+    @Test("inputs the fuzzer found stay harmless", .timeLimit(.minutes(10)))
     func fuzzRegressions() throws {
         // Each file once made a fuzz target trap or run past libFuzzer's timeout.
         let folder = TestEnvironment.local("fuzz-regressions/minidump")

@@ -4,7 +4,7 @@ import Minidump
 import TestSupport
 import Testing
 
-@Suite("Module matching against real binaries")
+@Suite("Module matching against real binaries", .ownThread)
 struct MatchTests {
     static let dumps = ["x64-dll-inproc-cv.dmp", "x64-null-aedebug-cv.dmp", "x64-null-aedebug.dmp"]
     static let fixtureBinaries = ["fixture.exe", "fixturedll.dll", "ntdll.dll", "kernel32.dll", "kernelbase.dll"]
@@ -164,7 +164,7 @@ struct MatchTests {
     }
 }
 
-@Suite("ELF modules match by build id")
+@Suite("ELF modules match by build id", .ownThread)
 struct ELFMatchTests {
     @Test("symbolic's binaries match the Linux dumps they crashed in; another ELF is rejected naming the build id")
     func linuxDumps() throws {

@@ -79,7 +79,7 @@ struct MinidumpDumpGolden {
     }
 }
 
-@Suite("Breakpad's minidump2.dump.out, field by field")
+@Suite("Breakpad's minidump2.dump.out, field by field", .ownThread)
 struct BreakpadDumpGoldenTests {
     let dump: MinidumpFile
     let golden: MinidumpDumpGolden
@@ -191,7 +191,7 @@ struct BreakpadDumpGoldenTests {
     }
 }
 
-@Suite("Values the fixtures' owners assert (EXPECTED.md)")
+@Suite("Values the fixtures' owners assert (EXPECTED.md)", .ownThread)
 struct ExpectedValueTests {
     @Test("rust-minidump test.dmp: modules, system info, exception, threads, stack memory")
     func rustMinidumpTestDump() throws {

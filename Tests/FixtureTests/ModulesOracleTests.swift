@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// `postmortem modules --json` against the `minidump` package from PyPI, an independent parser.
-@Suite("modules --json agrees with the minidump package (PyPI)")
+@Suite("modules --json agrees with the minidump package (PyPI)", .ownThread)
 struct ModulesOracleTests {
     struct OracleModule: Decodable {
         struct CodeView: Decodable {

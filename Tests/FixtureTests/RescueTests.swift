@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 /// `postmortem rescue` end to end: images that independent parsers and debuggers accept as the dump's modules.
-@Suite("Module rescue")
+@Suite("Module rescue", .ownThread)
 struct RescueTests {
     static let dumps = [
         "generated/dumps/x64-dll-inproc-cv.dmp", "generated/dumps/x64-null-aedebug.dmp", "rust-minidump/testdata/test.dmp",

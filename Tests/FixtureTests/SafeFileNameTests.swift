@@ -1,8 +1,9 @@
 import Analysis
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("File names from untrusted dumps")
+@Suite("File names from untrusted dumps", .ownThread)
 struct SafeFileNameTests {
     @Test(
         "names are cut to one harmless component",

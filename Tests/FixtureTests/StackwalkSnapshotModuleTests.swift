@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Module identities against rust-minidump's minidump-stackwalk JSON snapshots.
-@Suite("modules agree with rust-minidump's stackwalk snapshots")
+@Suite("modules agree with rust-minidump's stackwalk snapshots", .ownThread)
 struct StackwalkSnapshotModuleTests {
     static let cases: [(snapshot: String, dump: String)] = [
         ("test_minidump_stackwalk__json-pretty.snap", "test.dmp"),

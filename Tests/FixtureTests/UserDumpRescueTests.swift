@@ -6,7 +6,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("Rescue from a full user-mode dump")
+@Suite("Rescue from a full user-mode dump", .ownThread)
 struct UserDumpRescueTests {
     static let dump = "kdlibcpp/kdlib/tests/dumps/targetapp_stacktest_x64_release/targetapp_stacktest_x64_release.dmp"
 

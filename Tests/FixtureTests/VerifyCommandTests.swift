@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `postmortem verify` and `postmortem modules` on kernel and user dumps, through the executable.
-@Suite("verify and modules commands")
+@Suite("verify and modules commands", .ownThread)
 struct VerifyCommandTests {
     static let postmortem = TestEnvironment.postmortemExecutable
 

@@ -6,7 +6,7 @@ import Testing
 /// Full, bitmap and RDMP kernel dumps built from a real small dump's header: the fixtures hold
 /// no such dumps, so the page-carrying types are written here, field by field from the layouts
 /// in REFERENCES.md (not through the parser's declarations).
-@Suite("verify on synthetic full, bitmap and RDMP kernel dumps")
+@Suite("verify on synthetic full, bitmap and RDMP kernel dumps", .ownThread)
 struct VerifySyntheticKernelTests {
     static let page = 0x1000
 

@@ -39,7 +39,7 @@ enum VerifyFixtures {
     }
 }
 
-@Suite("postmortem verify over the fixtures")
+@Suite("postmortem verify over the fixtures", .ownThread)
 struct VerifyTests {
     @Test("every intact dump passes", arguments: VerifyFixtures.intact)
     func intactDumpsPass(path: String) {
@@ -214,7 +214,7 @@ struct VerifyTests {
     }
 }
 
-@Suite("verify on randomly damaged dumps")
+@Suite("verify on randomly damaged dumps", .ownThread)
 struct VerifyRandomDamageTests {
     /// A small deterministic generator, so a failure can be replayed.
     struct SplitMix {
@@ -248,7 +248,7 @@ struct VerifyRandomDamageTests {
     }
 }
 
-@Suite("verify: minidump thread records")
+@Suite("verify: minidump thread records", .ownThread)
 struct VerifyThreadRecordTests {
     @Test("a thread stack past the end of the file fails the layout check", arguments: MinidumpFixtures.intact)
     func threadStackPastEnd(path: String) throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// Synthetic 64-bit dumps written by `DumpWriter`, read by us and by kdmp-parser (PyPI), an
 /// independent reader of 64-bit kernel dumps.
-@Suite struct BuiltDumpTests {
+@Suite(.ownThread) struct BuiltDumpTests {
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
@@ -152,7 +152,7 @@ struct OracleFailure: Error, CustomStringConvertible {
     var description: String
 }
 
-@Suite struct BugCheckCodeTests {
+@Suite(.ownThread) struct BugCheckCodeTests {
     @Test(arguments: [
         (UInt32(0xE2), "MANUALLY_INITIATED_CRASH"), (0xDEAD_DEAD, "MANUALLY_INITIATED_CRASH1"),
         (0x0A, "IRQL_NOT_LESS_OR_EQUAL"), (0x1E, "KMODE_EXCEPTION_NOT_HANDLED"), (0x3B, "SYSTEM_SERVICE_EXCEPTION"),

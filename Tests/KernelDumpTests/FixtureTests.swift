@@ -6,7 +6,7 @@ import Testing
 
 /// The kdlibcpp fixtures: two small kernel dumps written by Windows (ARM64, ARM32) and a legacy
 /// full user-mode dump (x64), checked against kdlibcpp/EXPECTED.md and the bytes themselves.
-@Suite struct KdlibcppSmallDumpTests {
+@Suite(.ownThread) struct KdlibcppSmallDumpTests {
     static let arm64 = "kdlibcpp/kdlib/tests/dumps/win10_arm64_mem/win10_arm64_mem.dmp"
     static let arm32 = "kdlibcpp/kdlib/tests/dumps/win10_arm_rpi3_mem/RPi3_ARM_mini.cab.dmp"
 
@@ -169,7 +169,7 @@ import Testing
     }
 }
 
-@Suite struct KdlibcppUserDumpTests {
+@Suite(.ownThread) struct KdlibcppUserDumpTests {
     static let path = "kdlibcpp/kdlib/tests/dumps/targetapp_stacktest_x64_release/targetapp_stacktest_x64_release.dmp"
 
     @Test func userDu64() throws {

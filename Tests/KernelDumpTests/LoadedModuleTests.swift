@@ -6,7 +6,7 @@ import Testing
 
 /// The `PsLoadedModuleList` walk on synthetic x64 dumps whose page tables, list and header page
 /// are written by `ModuleListWriter`; kdmp-parser reads the same bytes at the same virtual addresses.
-@Suite struct LoadedModuleTests {
+@Suite(.ownThread) struct LoadedModuleTests {
     static func open(_ space: ModuleListWriter, _ kind: DumpWriter.Kind) throws -> (KernelDumpFile, VirtualMemory) {
         let dump = try KernelDumpFile(bytes: MappedFile(bytes: space.writer.build(kind), name: kind.rawValue).bytes)
         return (dump, try dump.virtualMemory(dump.physicalMemory()))

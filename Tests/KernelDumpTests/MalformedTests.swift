@@ -6,7 +6,7 @@ import Testing
 
 /// Truncated and bit-flipped copies of every fixture and built dump: errors or partial results,
 /// never a trap, a hang, or an allocation sized by an unchecked field.
-@Suite struct MalformedDumpTests {
+@Suite(.ownThread) struct MalformedDumpTests {
     static let fixtures = [
         KdlibcppSmallDumpTests.arm64, KdlibcppSmallDumpTests.arm32, KdlibcppUserDumpTests.path,
     ]

@@ -1,6 +1,7 @@
 import BinaryReading
 import Foundation
 import KernelDump
+import TestSupport
 import Testing
 
 /// Writes a 32-bit legacy user dump (`USERDUMP`, x86) from the public layout of
@@ -76,7 +77,7 @@ struct UserDumpWriter32 {
     }
 }
 
-@Suite struct UserDump32Tests {
+@Suite(.ownThread) struct UserDump32Tests {
     @Test func readsBuiltDump() throws {
         let writer = UserDumpWriter32()
         let dump = try UserDumpFile(bytes: MappedFile(bytes: writer.build()).bytes)

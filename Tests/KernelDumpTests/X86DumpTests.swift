@@ -1,10 +1,11 @@
 import BinaryReading
 import KernelDump
+import TestSupport
 import Testing
 
 /// 32-bit x86 dumps built by `DumpWriter32`: the DUMP_HEADER32 layout, full and summary page
 /// indexes, and PAE and classic translation (no 32-bit oracle: checked against the writer).
-@Suite struct X86DumpTests {
+@Suite(.ownThread) struct X86DumpTests {
     static let cases: [(DumpWriter32.Kind, Bool)] = [(.full, true), (.full, false), (.summary, true), (.summary, false)]
 
     @Test(arguments: cases)

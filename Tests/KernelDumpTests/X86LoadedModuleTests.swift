@@ -1,12 +1,13 @@
 import BinaryReading
 import KernelDump
+import TestSupport
 import Testing
 
 /// The 32-bit `KLDR_DATA_TABLE_ENTRY` walk on `DumpWriter32` dumps (PAE and classic paging): the
 /// list is written into the pages mapped at 0x80000000, with offsets from the public x86 layout
 /// (InLoadOrderLinks 0x00, DllBase 0x18, EntryPoint 0x1C, SizeOfImage 0x20, FullDllName 0x24,
 /// BaseDllName 0x2C; `UNICODE_STRING`: Length, MaximumLength, Buffer).
-@Suite struct X86LoadedModuleTests {
+@Suite(.ownThread) struct X86LoadedModuleTests {
     static let head: UInt32 = 0x8000_0000
     static let entries: [UInt32] = [0x8000_0100, 0x8000_0200]
     static let names = ["\\WINDOWS\\system32\\ntkrnlpa.exe", "\\WINDOWS\\system32\\hal.dll"]

@@ -63,7 +63,7 @@ enum ContextFixtures {
     }
 }
 
-@Suite("Thread contexts of real dumps")
+@Suite("Thread contexts of real dumps", .ownThread)
 struct ContextFixtureTests {
     /// Breakpad's exploitability fixtures that crash by jumping outside every module, on purpose.
     static let ipOutsideModules: Set<String> = [

@@ -6,7 +6,7 @@ import Testing
 
 /// Compares thread contexts with the `minidump` package from PyPI (an independent reader of
 /// x86 and AMD64 `CONTEXT`s).
-@Suite("Thread contexts against the Python minidump package")
+@Suite("Thread contexts against the Python minidump package", .ownThread)
 struct ContextOracleTests {
     /// Prints one JSON line per dump: each thread's id, ip, sp and fp as the oracle reads them.
     static let script = """

@@ -7,7 +7,7 @@ import Testing
 /// Byte orders a dump can have.
 let contextByteOrders: [Endianness] = [.little, .big]
 
-@Suite("Thread context layouts (synthetic, both byte orders)")
+@Suite("Thread context layouts (synthetic, both byte orders)", .ownThread)
 struct ContextLayoutTests {
     @Test("x86 CONTEXT", arguments: contextByteOrders)
     func x86(endianness: Endianness) throws {
@@ -165,7 +165,7 @@ struct ContextLayoutTests {
     }
 }
 
-@Suite("Thread contexts from lldb's minidump descriptions")
+@Suite("Thread contexts from lldb's minidump descriptions", .ownThread)
 struct ContextLLDBYAMLTests {
     static let folder = "lldb/packages/Python/lldbsuite/test/functionalities/postmortem/minidump-new/"
 
@@ -220,7 +220,7 @@ struct ContextLLDBYAMLTests {
     }
 }
 
-@Suite("Malformed thread contexts")
+@Suite("Malformed thread contexts", .ownThread)
 struct ContextMalformedTests {
     static func expectError(_ bytes: [UInt8], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
         do {

@@ -1,8 +1,9 @@
 import BinaryReading
 import Minidump
+import TestSupport
 import Testing
 
-@Suite("Core streams of synthetic dumps")
+@Suite("Core streams of synthetic dumps", .ownThread)
 struct CoreStreamTests {
     static let guidBytes: [UInt8] = [
         0xE5, 0x32, 0x98, 0x5A, 0x72, 0x28, 0xC1, 0x41, 0x83, 0x8E, 0xD9, 0x89, 0x14, 0xE9, 0xB7, 0xFF,

@@ -14,7 +14,7 @@ private func microdump(_ text: String) throws -> Microdump {
     try Microdump(parsing: MappedFile(bytes: Array(text.utf8)).bytes)
 }
 
-@Suite("Microdumps written by Breakpad on Android")
+@Suite("Microdumps written by Breakpad on Android", .ownThread)
 struct MicrodumpFixtureTests {
     // Values asserted by Breakpad's microdump_processor_unittest.cc (see the fixture's EXPECTED.md).
     @Test(arguments: [
@@ -117,7 +117,7 @@ struct MicrodumpFixtureTests {
     }
 }
 
-@Suite("Microdump text edge cases")
+@Suite("Microdump text edge cases", .ownThread)
 struct MicrodumpSyntheticTests {
     @Test func noDumpIsAnError() {
         #expect(throws: ParseError.self) { try microdump("hello\nworld\n") }

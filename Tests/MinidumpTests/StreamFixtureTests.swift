@@ -10,7 +10,7 @@ func openSharedDump(_ relativePath: String) throws -> MinidumpFile {
     return try MinidumpFile(path: TestEnvironment.shared(relativePath))
 }
 
-@Suite("Windows streams in real dumps")
+@Suite("Windows streams in real dumps", .ownThread)
 struct StreamWindowsFixtureTests {
     // rust-minidump test.dmp == breakpad minidump2.dmp; values from test_minidump.rs and minidump2.dump.out.
     @Test(arguments: ["rust-minidump/testdata/test.dmp", "breakpad/src/processor/testdata/minidump2.dmp"])
@@ -174,7 +174,7 @@ struct StreamWindowsFixtureTests {
     }
 }
 
-@Suite("Linux streams in real dumps")
+@Suite("Linux streams in real dumps", .ownThread)
 struct StreamLinuxFixtureTests {
     // rust-minidump linux-mini.dmp: the module /work/linux/build/crash (symbolic linux/crash).
     @Test func linuxMini() throws {
@@ -284,7 +284,7 @@ struct StreamLinuxFixtureTests {
     }
 }
 
-@Suite("Crashpad streams in real dumps")
+@Suite("Crashpad streams in real dumps", .ownThread)
 struct StreamCrashpadFixtureTests {
     // rust-minidump test_minidump.rs: simple-crashpad.dmp.
     @Test func simpleCrashpad() throws {
@@ -322,7 +322,7 @@ struct StreamCrashpadFixtureTests {
     }
 }
 
-@Suite("System memory and VM counters in real dumps")
+@Suite("System memory and VM counters in real dumps", .ownThread)
 struct StreamMemoryCountersFixtureTests {
     static let dumps = [
         "rust-minidump/testdata/invalid-parameter.dmp",
@@ -376,7 +376,7 @@ struct StreamMemoryCountersFixtureTests {
     }
 }
 
-@Suite("Stream values round-trip through Codable")
+@Suite("Stream values round-trip through Codable", .ownThread)
 struct StreamCodableTests {
     func roundTrip<S: MinidumpStream & Codable & Equatable>(_ type: S.Type, _ path: String) throws {
         let dump = try openSharedDump(path)

@@ -28,7 +28,7 @@ func goldenNumber(_ text: String?) -> UInt64? {
     return UInt64(text)
 }
 
-@Suite("Streams against golden text dumps")
+@Suite("Streams against golden text dumps", .ownThread)
 struct StreamGoldenTests {
     /// (dump, golden file, misc info header, Breakpad info header)
     static let goldens = [

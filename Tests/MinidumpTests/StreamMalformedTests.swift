@@ -54,7 +54,7 @@ func loadStream(_ path: String, type: UInt32) throws -> (dump: MinidumpFile, str
     return (dump, try dump.streamBytes(entry))
 }
 
-@Suite("Damaged streams")
+@Suite("Damaged streams", .ownThread)
 struct StreamMalformedTests {
     static let cases: [StreamCase] = [
         StreamCase(path: "rust-minidump/testdata/test.dmp", type: 15, strictSize: 24),

@@ -8,7 +8,7 @@ import Testing
 ///
 /// The package rejects stream types it does not know (Wine's private 0xFFF0, Breakpad's and
 /// Crashpad's), so the snippet hides those directory entries in a temporary copy first.
-@Suite("Streams against the minidump Python package")
+@Suite("Streams against the minidump Python package", .ownThread)
 struct StreamOracleTests {
     static let script = #"""
         import sys, json, struct, tempfile, os, logging

@@ -1,6 +1,7 @@
 import BinaryReading
 import Foundation
 import Minidump
+import TestSupport
 import Testing
 
 /// Builds a `MINIDUMP_MISC_INFO_N` of `size` bytes with every field set to a recognizable value.
@@ -23,7 +24,7 @@ func miscInfoBytes(size: Int, sizeOfInfo: UInt32? = nil) -> [UInt8] {
     return bytes
 }
 
-@Suite("Synthetic misc info")
+@Suite("Synthetic misc info", .ownThread)
 struct StreamMiscInfoSyntheticTests {
     @Test(arguments: [(24, 1), (44, 2), (232, 3), (832, 4), (1364, 5)])
     func everyVersion(size: Int, version: Int) throws {
@@ -84,7 +85,7 @@ struct StreamMiscInfoSyntheticTests {
     }
 }
 
-@Suite("Synthetic Windows streams")
+@Suite("Synthetic Windows streams", .ownThread)
 struct StreamWindowsSyntheticTests {
     @Test func comments() throws {
         let builder = StreamDumpBuilder()
@@ -209,7 +210,7 @@ struct StreamWindowsSyntheticTests {
     }
 }
 
-@Suite("Synthetic Linux streams")
+@Suite("Synthetic Linux streams", .ownThread)
 struct StreamLinuxSyntheticTests {
     @Test func auxvAndDsoDebug32Bit() throws {
         let builder = StreamDumpBuilder()
@@ -307,7 +308,7 @@ struct StreamLinuxSyntheticTests {
     }
 }
 
-@Suite("Synthetic Crashpad info")
+@Suite("Synthetic Crashpad info", .ownThread)
 struct StreamCrashpadSyntheticTests {
     @Test func annotationsAndDamagedStrings() throws {
         let builder = StreamDumpBuilder()
@@ -359,7 +360,7 @@ struct StreamCrashpadSyntheticTests {
     }
 }
 
-@Suite("Synthetic Mac crash info")
+@Suite("Synthetic Mac crash info", .ownThread)
 struct StreamMacCrashInfoSyntheticTests {
     static func record(version: UInt64, strings: [String]) -> [UInt8] {
         var bytes = le64(0x4D7A_0001) + le64(version) + le64(0x1234) + le64(0) + le64(6)

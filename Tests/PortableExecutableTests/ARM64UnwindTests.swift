@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("ARM64 unwind data")
+@Suite("ARM64 unwind data", .ownThread)
 struct ARM64UnwindTests {
     static let images = peFixtures(machine: Machine.arm64.rawValue)
 

@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("PE checksum")
+@Suite("PE checksum", .ownThread)
 struct ChecksumTests {
     // The CheckSum fields of Debian's Wine 8.0 DLLs do not match their bytes: pefile's
     // generate_checksum() disagrees with them exactly as we do (seen in generated/wine-x86_64-windows;

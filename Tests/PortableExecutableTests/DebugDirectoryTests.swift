@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("Debug directory")
+@Suite("Debug directory", .ownThread)
 struct DebugDirectoryTests {
     @Test("entries and CodeView records agree with pefile", arguments: peFixtures)
     func matchesPefile(path: String) throws {

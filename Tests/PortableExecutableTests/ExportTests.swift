@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("Export directory")
+@Suite("Export directory", .ownThread)
 struct ExportTests {
     @Test("names, ordinals, RVAs and forwarders agree with pefile", arguments: peFixtures)
     func matchesPefile(path: String) throws {

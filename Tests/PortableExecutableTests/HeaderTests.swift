@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("PEImage headers and sections")
+@Suite("PEImage headers and sections", .ownThread)
 struct HeaderTests {
     @Test("the shared fixtures hold the PE images this suite compares")
     func fixturesPresent() {

@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("PEIdentity")
+@Suite("PEIdentity", .ownThread)
 struct IdentityTests {
     struct Known: Sendable, CustomStringConvertible {
         var path: String

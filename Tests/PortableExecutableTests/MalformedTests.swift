@@ -27,7 +27,7 @@ func decodeEverything(_ bytes: [UInt8]) {
     }
 }
 
-@Suite("Malformed images")
+@Suite("Malformed images", .ownThread)
 struct MalformedTests {
     @Test("the synthetic image reads back as written")
     func syntheticImage() throws {

@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("RescueImage malformed specs and captured memory")
+@Suite("RescueImage malformed specs and captured memory", .ownThread)
 struct RescueImageMalformedTests {
     func spec(
         machine: Machine = .amd64, sizeOfImage: UInt32 = 0x3000, imageBase: UInt64 = 0x1_4000_0000,

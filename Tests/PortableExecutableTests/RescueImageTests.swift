@@ -133,7 +133,7 @@ let rescueCases: [RescueCase] = [
     },
 ]
 
-@Suite("RescueImage")
+@Suite("RescueImage", .ownThread)
 struct RescueImageTests {
     @Test("rescued images read back with the dump's identity (PEImage, pefile, llvm-readobj, LIEF)", arguments: rescueCases)
     func readsBack(_ rescue: RescueCase) throws {

@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("Version resource")
+@Suite("Version resource", .ownThread)
 struct VersionInfoTests {
     @Test("VS_FIXEDFILEINFO and StringFileInfo agree with pefile", arguments: peFixtures)
     func matchesPefile(path: String) throws {

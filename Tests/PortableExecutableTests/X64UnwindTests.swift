@@ -4,7 +4,7 @@ import PortableExecutable
 import TestSupport
 import Testing
 
-@Suite("x64 unwind data")
+@Suite("x64 unwind data", .ownThread)
 struct X64UnwindTests {
     static let images = peFixtures(machine: Machine.amd64.rawValue)
 

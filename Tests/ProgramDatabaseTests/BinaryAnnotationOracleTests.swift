@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Inline-site binary annotations decoded op by op as `llvm-pdbutil dump -symbols` decodes them.
-@Suite("inline site annotations agree with llvm-pdbutil")
+@Suite("inline site annotations agree with llvm-pdbutil", .ownThread)
 struct BinaryAnnotationOracleTests {
     struct SiteKey: Hashable {
         var module: Int

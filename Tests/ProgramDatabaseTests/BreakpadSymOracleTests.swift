@@ -7,7 +7,7 @@ import Testing
 /// Lookups against the `.sym` files Breakpad's `dump_syms.exe` (DIA, Microsoft's own PDB reader)
 /// wrote for its test PDBs, including the OMAP-reordered ones: every line record's address must
 /// give that record's line and file, and a function whose name the record's FUNC line contains.
-@Suite("address lookups agree with Breakpad's DIA-made .sym files (OMAP included)")
+@Suite("address lookups agree with Breakpad's DIA-made .sym files (OMAP included)", .ownThread)
 struct BreakpadSymOracleTests {
     static let folder = "breakpad/src/tools/windows/dump_syms/testdata/"
     static let names = [

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Section headers, FPO and new-FPO records, and global symbols against `llvm-pdbutil`.
-@Suite("debug streams and globals agree with llvm-pdbutil")
+@Suite("debug streams and globals agree with llvm-pdbutil", .ownThread)
 struct DebugStreamOracleTests {
     @Test("section headers: names, virtual sizes, addresses, raw sizes, flags", arguments: PDBFixtures.msf)
     func sectionHeaders(path: String) throws {

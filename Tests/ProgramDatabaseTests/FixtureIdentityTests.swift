@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Values the fixtures' own repositories state (see each folder's EXPECTED.md).
-@Suite("PDB identities stated by the fixtures' repositories")
+@Suite("PDB identities stated by the fixtures' repositories", .ownThread)
 struct FixtureIdentityTests {
     @Test("symbolic's crash_with_srcsrv.pdb: info age 4, DBI age 1, and the debug id uses the DBI's")
     func srcsrvAge() throws {

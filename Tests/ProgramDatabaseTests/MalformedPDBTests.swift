@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Damaged files give ParseErrors with offsets, never a trap, a hang or a huge allocation.
-@Suite("malformed PDBs")
+@Suite("malformed PDBs", .ownThread)
 struct MalformedPDBTests {
     static func open(_ bytes: [UInt8]) throws(ParseError) -> PDBFile {
         try PDBFile(bytes: MappedFile(bytes: bytes, name: "malformed.pdb").bytes)

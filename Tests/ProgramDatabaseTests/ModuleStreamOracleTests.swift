@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Module symbol streams and their C13 line tables against `llvm-pdbutil dump -symbols` and `-l`.
-@Suite("module streams agree with llvm-pdbutil")
+@Suite("module streams agree with llvm-pdbutil", .ownThread)
 struct ModuleStreamOracleTests {
     @Test("procedures, blocks, thunks, labels: kind, name, section:offset and length", arguments: PDBFixtures.msf)
     func symbols(path: String) throws {

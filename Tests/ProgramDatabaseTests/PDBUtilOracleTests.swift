@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Identity, modules and public symbols of every MSF PDB in the fixtures against `llvm-pdbutil`.
-@Suite("PDB streams agree with llvm-pdbutil")
+@Suite("PDB streams agree with llvm-pdbutil", .ownThread)
 struct PDBUtilOracleTests {
     @Test("the fixtures hold the PDBs this suite expects")
     func fixturesPresent() {

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Address lookups against `llvm-symbolizer --inlines` on images whose PDB sits beside them.
-@Suite("address lookups agree with llvm-symbolizer")
+@Suite("address lookups agree with llvm-symbolizer", .ownThread)
 struct SymbolizerOracleTests {
     struct SymbolizerFrame: Decodable {
         var FunctionName: String

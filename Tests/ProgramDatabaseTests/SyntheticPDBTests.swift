@@ -4,7 +4,7 @@ import ProgramDatabase
 import TestSupport
 import Testing
 
-@Suite("PDBFile on synthetic files")
+@Suite("PDBFile on synthetic files", .ownThread)
 struct SyntheticPDBTests {
     static func open(_ bytes: [UInt8]) throws(ParseError) -> PDBFile {
         try PDBFile(bytes: MappedFile(bytes: bytes, name: "synthetic.pdb").bytes)

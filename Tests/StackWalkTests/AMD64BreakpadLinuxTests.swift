@@ -7,7 +7,7 @@ import Testing
 
 /// Breakpad's Linux x86-64 test dumps with the .sym files of its testdata: walks stay bounded on
 /// every dump, and those whose modules all have symbols unwind by CFI alone down to `_start`.
-@Suite struct AMD64BreakpadLinuxTests {
+@Suite(.ownThread) struct AMD64BreakpadLinuxTests {
     static let testdata = "breakpad/src/processor/testdata"
 
     static var symbolFiles: [String: String] {

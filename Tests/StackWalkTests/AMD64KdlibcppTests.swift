@@ -9,7 +9,7 @@ import Testing
 
 /// kdlibcpp's WinDbg-written x64 dumps with their MSVC PDBs: a USERDU64 full user-mode dump, whose
 /// captured images carry `.pdata`, and a minidump that holds no image pages (scanning only).
-@Suite struct AMD64KdlibcppTests {
+@Suite(.ownThread) struct AMD64KdlibcppTests {
     static let folder = "kdlibcpp/kdlib/tests/dumps"
 
     /// The frames kdlibcpp's InlineStackTest asserts — stackMethod and stackTestRun2 inlined into

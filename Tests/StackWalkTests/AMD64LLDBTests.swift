@@ -7,7 +7,7 @@ import Testing
 /// lldb as the oracle for Windows x64 unwinding: the Wine-written dumps of `generated/dumps`, with
 /// the fixture binaries and Wine's system DLLs on the module search path, walked by lldb (which
 /// unwinds through `.pdata`) and by us; every thread's frames must have the same pcs.
-@Suite struct AMD64LLDBTests {
+@Suite(.ownThread) struct AMD64LLDBTests {
     static let generated = "generated"
     static let dumps = ["x64-dll-inproc-cv.dmp", "x64-null-aedebug-cv.dmp", "x64-null-aedebug.dmp"]
 

@@ -6,7 +6,7 @@ import Testing
 /// rust-minidump's minidump-stackwalk as the oracle for the non-Windows amd64 heuristics: its golden
 /// human-readable outputs list, for every physical frame, the registers it recovered and how the
 /// frame was found. Ours must agree frame for frame, register for register.
-@Suite struct AMD64RustMinidumpTests {
+@Suite(.ownThread) struct AMD64RustMinidumpTests {
     static let snapshots = "rust-minidump/minidump-stackwalk/tests/snapshots"
 
     /// linux-mini.dmp without symbols: stack scanning only (rbp carried where the heuristic allows).

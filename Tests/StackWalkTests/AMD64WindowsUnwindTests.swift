@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import StackWalk
@@ -76,7 +77,7 @@ func slot(_ codeOffset: UInt8, _ op: UInt8, _ info: UInt8) -> UInt16 {
     UInt16(codeOffset) | UInt16(op | info << 4) << 8
 }
 
-@Suite struct AMD64WindowsUnwindTests {
+@Suite(.ownThread) struct AMD64WindowsUnwindTests {
     static let base: UInt64 = 0x1_4000_0000
     static let stack: UInt64 = 0x10_0000
     static let returnAddress: UInt64 = 0x1_4000_3F00
@@ -253,7 +254,7 @@ func slot(_ codeOffset: UInt8, _ op: UInt8, _ info: UInt8) -> UInt16 {
 }
 
 /// Unwind data and stacks built to hurt: every walk must end, within its limits, without trapping.
-@Suite struct AMD64MalformedUnwindTests {
+@Suite(.ownThread) struct AMD64MalformedUnwindTests {
     static let base = AMD64WindowsUnwindTests.base
     static let stack = AMD64WindowsUnwindTests.stack
 

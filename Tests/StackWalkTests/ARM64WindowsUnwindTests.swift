@@ -99,7 +99,7 @@ private struct SymbolicBodyRules {
     }
 }
 
-@Suite("Windows ARM64 unwind data")
+@Suite("Windows ARM64 unwind data", .ownThread)
 struct ARM64WindowsUnwindTests {
     /// The table found through the image's own headers read by RVA equals the PE reader's, and every
     /// function's unwind data decodes the same both ways.

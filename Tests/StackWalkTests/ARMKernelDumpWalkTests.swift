@@ -71,7 +71,7 @@ struct TriageWalk {
     }
 }
 
-@Suite("arm and arm64 walks of kdlibcpp's Windows small kernel dumps")
+@Suite("arm and arm64 walks of kdlibcpp's Windows small kernel dumps", .ownThread)
 struct ARMKernelDumpWalkTests {
     /// kdlibcpp asserts ≥ 11 frames with Microsoft's symbols (dbgeng); without symbols or images the walk
     /// rests on frame records, the link register and scanning. Every frame must lie in a driver of the

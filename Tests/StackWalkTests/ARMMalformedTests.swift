@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import StackWalk
@@ -33,7 +34,7 @@ private func arm64Image(directorySize: UInt32, body: [UInt8]) -> [UInt8] {
     return bytes + body
 }
 
-@Suite("arm and arm64 walks over damaged input")
+@Suite("arm and arm64 walks over damaged input", .ownThread)
 struct ARMMalformedTests {
     static let base: UInt64 = 0x1_4000_0000
 

@@ -69,7 +69,7 @@ struct MicrodumpWalk {
     }
 }
 
-@Suite("arm and arm64 walks of Breakpad's Android microdumps")
+@Suite("arm and arm64 walks of Breakpad's Android microdumps", .ownThread)
 struct ARMMicrodumpWalkTests {
     /// Every frame, register and trust of minidump_stackwalk's golden output (microdump.stackwalk-*.out).
     @Test(arguments: [

@@ -8,7 +8,7 @@ import Testing
 
 /// The symbol cache answers the walker's questions (CFI rules, STACK WIN records, whether code is
 /// known) exactly as the .sym file it was built from, so analyze can read caches instead of text.
-@Suite("Unwind rules from the symbol cache")
+@Suite("Unwind rules from the symbol cache", .ownThread)
 struct CachedRulesTests {
     static let symFiles = TestEnvironment.sharedFiles(suffixes: [".sym"])
 

@@ -15,7 +15,7 @@ struct WordMemory: StackMemory {
     }
 }
 
-@Suite struct PostfixTests {
+@Suite(.ownThread) struct PostfixTests {
     @Test func arithmeticAndDereference() {
         let memory = WordMemory(words: [0x1010: 0xDEAD_BEEF], wordSize: 4)
         var evaluator = PostfixEvaluator(memory: memory, wordSize: 4) { name in name == "$esp" ? 0x1000 : nil }
@@ -83,7 +83,7 @@ struct WordMemory: StackMemory {
     }
 }
 
-@Suite struct GenericWalkTests {
+@Suite(.ownThread) struct GenericWalkTests {
     @Test func testDumpWalksWithSymbolsToKernel32() throws {
         try #require(TestEnvironment.hasSharedFixtures, "../shared/fixtures is absent: the fixture walks cannot run")
         let harness = try MinidumpWalkHarness(path: TestEnvironment.shared("rust-minidump/testdata/test.dmp"))

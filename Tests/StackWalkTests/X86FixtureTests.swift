@@ -47,7 +47,7 @@ func goldenFrames(report path: String) throws -> [GoldenFrame] {
     return frames
 }
 
-@Suite struct X86FixtureTests {
+@Suite(.ownThread) struct X86FixtureTests {
     static let breakpadData = "breakpad/src/processor/testdata/"
     static let snapshots = "rust-minidump/minidump-stackwalk/tests/snapshots/"
 

@@ -1,4 +1,5 @@
 import BreakpadSymbols
+import TestSupport
 import Testing
 
 @testable import StackWalk
@@ -91,7 +92,7 @@ struct X86Scene {
     }
 }
 
-@Suite struct X86StackWinTests {
+@Suite(.ownThread) struct X86StackWinTests {
     static let searchProgram = "$T0 .raSearchStart = $eip $T0 ^ = $esp $T0 4 + ="
     static let ebpProgram = "$T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + ="
 
@@ -260,7 +261,7 @@ struct X86Scene {
     }
 }
 
-@Suite struct X86ChainAndScanTests {
+@Suite(.ownThread) struct X86ChainAndScanTests {
     @Test func cyclicEBPChainsEnd() {
         var scene = X86Scene()
         // A frame pointer that points at itself, and a pair pointing at each other.

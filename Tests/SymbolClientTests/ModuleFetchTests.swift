@@ -47,7 +47,7 @@ struct RecordedModule {
     }
 }
 
-@Suite("Fetching a dump's modules")
+@Suite("Fetching a dump's modules", .ownThread)
 struct ModuleFetchTests {
     static let dump = TestEnvironment.shared("generated/dumps/x64-dll-inproc-cv.dmp")
     static let published = ["fixture.exe", "fixture.pdb", "fixturedll.dll", "fixturedll.pdb"]

@@ -22,7 +22,7 @@ func fetchOnce(_ key: StoreKey, path: String, configuration: FetchConfiguration)
     return outcome
 }
 
-@Suite("SymbolFetcher over a loopback store")
+@Suite("SymbolFetcher over a loopback store", .ownThread)
 struct SymbolFetcherTests {
     let fixture = TestEnvironment.shared("generated/pe/x64/fixture.exe")
 
@@ -131,7 +131,7 @@ struct SymbolFetcherTests {
     }
 }
 
-@Suite("SymbolFetcher against a faulty server")
+@Suite("SymbolFetcher against a faulty server", .ownThread)
 struct SymbolFetcherFaultTests {
     let fixture = TestEnvironment.shared("generated/pe/x64/fixture.exe")
     let key = StoreKey(fileName: "fixture.exe", index: "08625E115000", storedName: "fixture.exe")
@@ -246,7 +246,7 @@ struct SymbolFetcherFaultTests {
     }
 }
 
-@Suite("SymbolFetcher limits and progress")
+@Suite("SymbolFetcher limits and progress", .ownThread)
 struct SymbolFetcherLimitTests {
     let fixture = TestEnvironment.shared("generated/pe/x64/fixture.exe")
     let key = StoreKey(fileName: "fixture.exe", index: "08625E115000", storedName: "fixture.exe")

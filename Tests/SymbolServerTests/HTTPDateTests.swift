@@ -1,9 +1,10 @@
 import Foundation
 import HummingbirdTesting
 import SymbolServer
+import TestSupport
 import Testing
 
-@Suite("Last-Modified dates")
+@Suite("Last-Modified dates", .ownThread)
 struct HTTPDateTests {
     @Test(
         "Last-Modified is an IMF-fixdate in GMT",

@@ -1,9 +1,10 @@
 import Foundation
 import HummingbirdTesting
 import SymbolServer
+import TestSupport
 import Testing
 
-@Suite("Files a killed publisher leaves behind")
+@Suite("Files a killed publisher leaves behind", .ownThread)
 struct LeftoverTemporaryTests {
     @Test("a temporary file next to a stored file is never served")
     func temporaryFilesAreNotServed() async throws {

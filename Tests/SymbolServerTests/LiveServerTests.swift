@@ -5,7 +5,7 @@ import SymbolServer
 import TestSupport
 import Testing
 
-@Suite("Symbol server over a real socket")
+@Suite("Symbol server over a real socket", .ownThread)
 struct LiveServerTests {
     static let curl = "/usr/bin/curl"
 

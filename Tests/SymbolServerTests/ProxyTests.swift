@@ -82,7 +82,7 @@ final class ScriptedUpstream: @unchecked Sendable {
     }
 }
 
-@Suite("Symbol server as a caching proxy")
+@Suite("Symbol server as a caching proxy", .ownThread)
 struct ProxyTests {
     static let dump = TestEnvironment.shared("generated/dumps/x64-dll-inproc-cv.dmp")
     static let sources = TestEnvironment.shared("generated/pe/x64")

@@ -38,7 +38,7 @@ struct StoredEntry: CustomStringConvertible, Sendable {
     }
 }
 
-@Suite("Symbol server routes over the fixture store")
+@Suite("Symbol server routes over the fixture store", .ownThread)
 struct FixtureStoreRouteTests {
     let entries = StoredEntry.fixtureEntries()
 
@@ -198,7 +198,7 @@ struct FixtureStoreRouteTests {
     }
 }
 
-@Suite("Symbol server routes over built stores")
+@Suite("Symbol server routes over built stores", .ownThread)
 struct BuiltStoreRouteTests {
     @Test func symlinksLeavingTheStoreAreRefused() async throws {
         let base = try ServerFixtures.temporaryFolder()
@@ -298,7 +298,7 @@ struct BuiltStoreRouteTests {
     }
 }
 
-@Suite("Request paths")
+@Suite("Request paths", .ownThread)
 struct RequestPathTests {
     @Test func targets() throws {
         #expect(
@@ -323,7 +323,7 @@ struct RequestPathTests {
     }
 }
 
-@Suite("Read limiter")
+@Suite("Read limiter", .ownThread)
 struct ReadLimiterTests {
     @Test func noMoreReadersThanPermits() async throws {
         let limiter = ReadLimiter(permits: 2)

@@ -68,7 +68,7 @@ struct LZXBitWriter {
     }
 }
 
-@Suite struct CabinetTests {
+@Suite(.ownThread) struct CabinetTests {
     static func open(_ bytes: [UInt8]) throws -> Cabinet {
         try Cabinet(bytes: MappedFile(bytes: bytes).bytes)
     }
@@ -293,7 +293,7 @@ struct LZXBitWriter {
     }
 }
 
-@Suite struct PointerTests {
+@Suite(.ownThread) struct PointerTests {
     @Test(arguments: [
         ("\\\\server\\share\\foo.pdb", FilePointer.path("\\\\server\\share\\foo.pdb")),
         ("PATH:\\\\server\\share\\foo.pdb\r\n", .path("\\\\server\\share\\foo.pdb")),

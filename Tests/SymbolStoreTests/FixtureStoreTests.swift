@@ -6,7 +6,7 @@ import Testing
 @testable import SymbolStore
 
 /// The store in `generated/symstore`, written by the `symstore` package from PyPI.
-@Suite struct FixtureStoreTests {
+@Suite(.ownThread) struct FixtureStoreTests {
     static let storeRoot = TestEnvironment.shared("generated/symstore")
 
     @Test func everyTransactionKeyResolvesToItsSource() throws {

@@ -46,7 +46,7 @@ enum DistinctInputs {
     }
 }
 
-@Suite("symstore add killed mid-publish", .serialized)
+@Suite("symstore add killed mid-publish", .serialized, .ownThread)
 struct KillDuringPublishTests {
     static let fileCount = 160
     static let batchSize = 40
@@ -123,6 +123,20 @@ struct KillDuringPublishTests {
         return process
     }
 
+    /// Files below the store's key folders (the admin folder aside) written at `start` or later.
+    static func filesWritten(in store: String, since start: Date) -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: store) else { return 0 }
+        var count = 0
+        while let next = walker.nextObject() as? String {
+            guard !next.hasPrefix("000Admin"), let attributes = walker.fileAttributes,
+                (attributes[.type] as? FileAttributeType) == .typeRegular,
+                let modified = attributes[.modificationDate] as? Date
+            else { continue }
+            if modified >= start { count += 1 }
+        }
+        return count
+    }
+
     @Test("after each SIGKILL the store reads consistently; a later add completes it", arguments: [false, true])
     func killedAdds(compress: Bool) throws {
         let work = try makeTemporaryFolder("kill")
@@ -130,30 +144,29 @@ struct KillDuringPublishTests {
         let inputs = try DistinctInputs.make(count: Self.fileCount, in: work + "/inputs")
 
         // Each step adds one batch, so some adds complete between the killed ones and the
-        // "last complete transaction" moves; an undisturbed add of a batch times the kills.
+        // "last complete transaction" moves. A kill waits until the add has stored a given share
+        // of its batch, so it lands mid-publish however fast or loaded the machine is.
         let batches = stride(from: 0, to: inputs.count, by: Self.batchSize).map {
             Array(inputs[$0..<min($0 + Self.batchSize, inputs.count)])
         }
-        let start = ContinuousClock.now
-        let timing = try Self.add(batches[0], to: work + "/timing", compress: compress)
-        timing.waitUntilExit()
-        #expect(timing.terminationStatus == 0)
-        let elapsed = ContinuousClock.now - start
-        let batchTime = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-
         let store = work + "/store"
         var kills = 0
         var completed = 0
         var leftovers = Set<String>()
         let fractions = [0.3, 0.6, 0.9, 1.5, 0.45, 0.75, 0.95, 2.0, 0.2, 0.5, 0.8, 1.5]
         for (step, fraction) in fractions.enumerated() {
+            // The file system stamps files with a coarse clock, a tick behind `Date()`.
+            let start = Date().addingTimeInterval(-0.05)
             let process = try Self.add(batches[step % batches.count], to: store, compress: compress)
-            // A fraction over 1 is an undisturbed add: it runs to the end however slow the machine is,
-            // so the last complete transaction moves between kills.
-            if fraction < 1 { usleep(useconds_t(batchTime * fraction * 1_000_000)) }
-            if fraction < 1, process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
+            // A fraction over 1 is an undisturbed add, so the last complete transaction moves between kills.
+            if fraction < 1 {
+                // Each entry writes its file and the refs.ptr beside it, stored files or not.
+                let target = Int(Double(Self.batchSize) * fraction) * 2
+                while process.isRunning && Self.filesWritten(in: store, since: start) < target { usleep(200) }
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    kills += 1
+                }
             }
             process.waitUntilExit()
             if process.terminationReason == .exit && process.terminationStatus == 0 { completed += 1 }
@@ -165,8 +178,8 @@ struct KillDuringPublishTests {
                 #expect(oracle.status == 0, "after step \(step): symstore (PyPI): \(oracle.stderrText)")
             }
         }
-        #expect(kills >= 4, "only \(kills) adds were still running when killed (a batch took \(batchTime) s)")
-        #expect(completed >= 2, "only \(completed) adds completed (a batch took \(batchTime) s)")
+        #expect(kills >= 4, "only \(kills) adds were still running when killed")
+        #expect(completed >= 2, "only \(completed) adds completed")
 
         let final = try Self.add(inputs, to: store, compress: compress)
         final.waitUntilExit()

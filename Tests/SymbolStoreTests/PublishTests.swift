@@ -4,7 +4,7 @@ import Testing
 
 @testable import SymbolStore
 
-@Suite struct PublishTests {
+@Suite(.ownThread) struct PublishTests {
     static let x64 = ["fixture.exe", "fixture.pdb", "fixturedll.dll", "fixturedll.pdb"].map {
         TestEnvironment.shared("generated/pe/x64/" + $0)
     }

@@ -1,9 +1,10 @@
 import BinaryReading
+import TestSupport
 import Testing
 
 @testable import SymbolStore
 
-@Suite struct StoreKeyTests {
+@Suite(.ownThread) struct StoreKeyTests {
     static let guid = GUID(
         data1: 0x5A98_32E5, data2: 0x2872, data3: 0x41C1, data4: [0x83, 0x8E, 0xD9, 0x89, 0x14, 0xE9, 0xB7, 0xFF])
 

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import SymbolStore
 
-@Suite struct SymbolPathTests {
+@Suite(.ownThread) struct SymbolPathTests {
     typealias Entry = SymbolPath.Entry
     typealias Server = SymbolPath.Server
 

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// `ZipArchive` against archives written by Python's zipfile (the venv's interpreter), and damaged copies.
-@Suite("ZipArchive")
+@Suite("ZipArchive", .ownThread)
 struct ZipArchiveTests {
     /// Writes an archive with Python's zipfile: `members` as (name, method, contents); returns its bytes.
     static func pythonZip(_ members: [(String, String, [UInt8])], comment: String = "") throws -> [UInt8] {

@@ -80,7 +80,7 @@ func convert(_ entry: GoldenCase, inlines: Bool) throws -> SymbolFile {
     return try BreakpadConversion.symbolFile(image: PEImage(path: path), fileName: (path as NSString).lastPathComponent)
 }
 
-@Suite struct BreakpadConversionGoldenTests {
+@Suite(.ownThread) struct BreakpadConversionGoldenTests {
     @Test(arguments: pdbCases)
     func pdbAgainstGolden(_ entry: GoldenCase) throws {
         try #require(TestEnvironment.hasSharedFixtures)

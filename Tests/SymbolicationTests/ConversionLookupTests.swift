@@ -9,7 +9,7 @@ import Testing
 @testable import Symbolication
 
 /// The converted file answers address lookups the way the PDB itself does.
-@Suite struct ConversionLookupTests {
+@Suite(.ownThread) struct ConversionLookupTests {
     static let cases: [GoldenCase] = pdbCases
 
     @Test(arguments: cases)
@@ -92,7 +92,7 @@ import Testing
 }
 
 /// x64 unwind data becomes CFI rules.
-@Suite struct X64CFIConversionTests {
+@Suite(.ownThread) struct X64CFIConversionTests {
     // dump_syms_regtest64.exe at 0x14f4 starts `mov [rsp+8],rbx; mov [rsp+10h],rbp;
     // mov [rsp+18h],rsi; push rdi; sub rsp,20h`: the MOV saves land in the caller's home area,
     // at CFA+0, +8 and +16. (Mozilla's golden file puts all three at `.cfa 0 -`.)
@@ -112,7 +112,7 @@ import Testing
 }
 
 /// Bad input gives errors, not traps.
-@Suite struct ConversionErrorTests {
+@Suite(.ownThread) struct ConversionErrorTests {
     @Test func truncatedPDBThrows() throws {
         try #require(TestEnvironment.hasSharedFixtures)
         let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: TestEnvironment.shared(symbolicData + "crash.pdb"))))
@@ -176,7 +176,7 @@ import Testing
 }
 
 /// Images without their PDB: exports become PUBLIC records.
-@Suite struct ImageOnlyConversionTests {
+@Suite(.ownThread) struct ImageOnlyConversionTests {
     @Test(arguments: ["basic32.dll", "basic64.dll", "basic-opt64.dll"])
     func exportsBecomePublics(_ name: String) throws {
         try #require(TestEnvironment.hasSharedFixtures)

@@ -5,7 +5,7 @@ import Symbolication
 import TestSupport
 import Testing
 
-@Suite("Symbol cache")
+@Suite("Symbol cache", .ownThread)
 struct SymbolCacheTests {
     static let symFiles = TestEnvironment.sharedFiles(suffixes: [".sym"])
 
