@@ -29,13 +29,17 @@ public struct WorkerSettings: Sendable {
     public var pollInterval: Duration
     /// How long one analysis may run before the report is marked failed and the worker moves on.
     public var analysisTimeout: Duration
+    /// Whether each analysis runs in this process or in a child process of its own.
+    public var isolation: AnalysisIsolation
 
     /// Creates worker settings.
     public init(
         concurrency: Int = 2, lease: Duration = .seconds(120), maxAttempts: Int = 3, retryBase: Duration = .seconds(5),
-        pollInterval: Duration = .milliseconds(200), analysisTimeout: Duration = .seconds(300)
+        pollInterval: Duration = .milliseconds(200), analysisTimeout: Duration = .seconds(300),
+        isolation: AnalysisIsolation = .inProcess
     ) {
         self.analysisTimeout = analysisTimeout
+        self.isolation = isolation
         self.concurrency = concurrency
         self.lease = lease
         self.maxAttempts = maxAttempts

@@ -100,6 +100,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds one analysis may take before its report is marked failed.")
     var analysisTimeout: Int = 300
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            Where each analysis runs: process (a child 'postmortem analyze' per dump, so a dump that crashes or hangs \
+            the analyzer fails alone and the worker goes on) or thread (in this process: faster, unprotected).
+            """,
+            valueName: "process|thread"))
+    var isolation: ServeIsolation = .process
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         if let database {
@@ -205,7 +214,7 @@ struct ServeCommand: ParsableCommand {
             access: AccessPolicy(tokens: try tokens(), openSubmit: !submitRequiresToken),
             worker: WorkerSettings(
                 concurrency: workers, lease: .seconds(lease), maxAttempts: maxAttempts,
-                analysisTimeout: .seconds(analysisTimeout)),
+                analysisTimeout: .seconds(analysisTimeout), isolation: try analysisIsolation()),
             onServerRunning: { [role, host, data, logFormat] port in
                 let text = "serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))"
                 // In JSON mode every line must parse, this one included.
@@ -234,6 +243,26 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode.failure
         }
     }
+}
+
+extension ServeCommand {
+    /// The worker's isolation; a child process runs this very executable.
+    func analysisIsolation() throws -> AnalysisIsolation {
+        guard isolation == .process else { return .inProcess }
+        // /proc/self/exe names the running binary even when it was started through a relative path or a symlink.
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw ValidationError("--isolation process: cannot find this executable (\(executable)); use --isolation thread")
+        }
+        return .childProcess(executable: executable)
+    }
+}
+
+/// `--isolation`.
+enum ServeIsolation: String, ExpressibleByArgument, Sendable {
+    case process, thread
 }
 
 /// `--log-format`.

@@ -144,6 +144,10 @@ public struct CrashWorker: Service {
 
     private func analyze(path: String) async -> Outcome {
         let options = self.options
+        if case .childProcess(let executable) = settings.isolation {
+            return await ChildProcessAnalysis(executable: executable, options: options)
+                .run(dump: path, timeout: settings.analysisTimeout)
+        }
         let race = OutcomeRace()
         return await withCheckedContinuation { continuation in
             race.arm(continuation)
