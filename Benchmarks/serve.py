@@ -9,6 +9,7 @@ server of --postgres-url, else a throwaway cluster on 127.0.0.1 made with the in
 fsync on as in production). Printed, not asserted. Every request goes to 127.0.0.1 and both loops are
 bounded in time.
 Run: python3 Benchmarks/serve.py [--seconds 10] [--clients 8] [--workers 2] [--databases sqlite,postgres]
+     [--isolation process|thread]
      [--postgres-url postgres://USER:PASSWORD@127.0.0.1:PORT/DB]
 (after `swift build -c release --product postmortem`; falls back to the debug build; $POSTMORTEM_EXECUTABLE
 overrides both).
@@ -181,7 +182,8 @@ def measure(label, database, bodies, arguments):
               f"clients: {accepted / elapsed:.0f} accepted uploads/s ({len(bodies)} distinct dumps, "
               f"{sum(len(b) for b, _ in bodies) // len(bodies)} bytes gzip on average)")
 
-        worker, port = start(data, "worker", database + ["--workers", str(arguments.workers)])
+        worker, port = start(
+            data, "worker", database + ["--workers", str(arguments.workers), "--isolation", arguments.isolation])
         try:
             began = time.time()
             deadline = began + 600
@@ -194,7 +196,7 @@ def measure(label, database, bodies, arguments):
             worker.terminate()
             worker.wait()
         print(f"{label} processing: {done:.0f} processed, {failed:.0f} failures in {elapsed:.1f} s with "
-              f"{arguments.workers} workers: {done / elapsed:.1f} processed dumps/s")
+              f"{arguments.workers} workers, isolation {arguments.isolation}: {done / elapsed:.1f} processed dumps/s")
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -205,6 +207,8 @@ def main():
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--isolation", default="process", choices=["process", "thread"],
+                        help="where workers analyze: a child process per dump (the default of serve) or in-process")
     parser.add_argument("--postgres-url", help="an existing database to use (its tables are added to, not emptied)")
     arguments = parser.parse_args()
     bodies = [crashpad_body(dump) for dump in dumps()]

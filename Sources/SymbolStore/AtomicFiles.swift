@@ -6,7 +6,11 @@
     import Darwin
 #endif
 
-/// File writes for publishing: each file appears whole (temp file, fsync, rename) or not at all.
+/// File writes for publishing: each file appears whole (temp file, rename) or not at all.
+///
+/// Writes are durable one by one (fsync before the rename) unless `durable` is false; a publisher
+/// writing many such files makes them durable together with `syncFileSystem(of:)` before it records
+/// the transaction, one journal commit instead of one per file.
 enum AtomicFiles {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -15,7 +19,7 @@ enum AtomicFiles {
     static func errnoText(_ path: String) -> String { "\(path): \(String(cString: strerror(errno)))" }
 
     /// Writes `bytes` to `path` through a temporary file in the same folder and `rename`.
-    static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
+    static func write(_ bytes: [UInt8], to path: String, durable: Bool = true) throws(Failure) {
         let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure(description: errnoText(temporary)) }
@@ -29,7 +33,7 @@ enum AtomicFiles {
                 }
                 written += result
             }
-            return fsync(fd) == 0
+            return !durable || fsync(fd) == 0
         }
         close(fd)
         guard ok else {
@@ -45,7 +49,7 @@ enum AtomicFiles {
 
     /// Copies the file at `source` to `path` in 1 MiB pieces (never whole in memory),
     /// through a temporary file and `rename`.
-    static func copy(from source: String, to path: String) throws(Failure) {
+    static func copy(from source: String, to path: String, durable: Bool = true) throws(Failure) {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw Failure(description: errnoText(source)) }
         defer { close(input) }
@@ -73,7 +77,7 @@ enum AtomicFiles {
                 written += result
             }
         }
-        if failed == nil && fsync(output) != 0 { failed = errnoText(temporary) }
+        if failed == nil && durable && fsync(output) != 0 { failed = errnoText(temporary) }
         close(output)
         if failed == nil && rename(temporary, path) != 0 { failed = errnoText(path) }
         if let failed {
@@ -83,19 +87,39 @@ enum AtomicFiles {
     }
 
     /// Writes text as UTF-8.
-    static func write(_ text: String, to path: String) throws(Failure) {
-        try write(Array(text.utf8), to: path)
+    static func write(_ text: String, to path: String, durable: Bool = true) throws(Failure) {
+        try write(Array(text.utf8), to: path, durable: durable)
     }
+
+    /// Makes every write so far to the file system holding `path` durable, renames and new folders included.
+    static func syncFileSystem(of path: String) throws(Failure) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: errnoText(path)) }
+        defer { close(fd) }
+        if let syncfs = syncFileSystemCall {
+            guard syncfs(fd) == 0 else { throw Failure(description: errnoText(path)) }
+        } else {
+            sync()
+        }
+    }
+
+    /// Linux's `syncfs(2)`, which the C library declares only for `_GNU_SOURCE` and Swift's Glibc
+    /// module therefore leaves out; nil elsewhere, where `sync()` stands in for it.
+    private static let syncFileSystemCall: (@convention(c) (Int32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+    }()
 
     /// Creates `path` and its missing parents.
     static func makeDirectories(_ path: String) throws(Failure) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw Failure(description: errnoText(current))
-            }
-        }
+        // Most folders of a publish share all but their last one or two components with earlier
+        // ones: try the folder itself first and climb only as far as parents are missing.
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw Failure(description: errnoText(path)) }
+        let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        guard !parent.isEmpty, parent != path else { throw Failure(description: errnoText(path)) }
+        try makeDirectories(parent)
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw Failure(description: errnoText(path)) }
     }
 
     /// The file's bytes, or nil when it does not exist.

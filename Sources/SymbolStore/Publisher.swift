@@ -1,4 +1,5 @@
 import BinaryReading
+import Dispatch
 
 #if canImport(Glibc)
     import Glibc
@@ -93,6 +94,18 @@ public struct StorePublisher: Sendable {
 
     var adminFolder: String { root + "/000Admin" }
 
+    /// MSZIP cabinets of `paths`, compressed concurrently; nil for a file that cannot be read.
+    static func compress(_ paths: [String], storedNames: [String], dosDate: UInt16, dosTime: UInt16) -> [[UInt8]?] {
+        let results = CabinetSlots(count: paths.count)
+        DispatchQueue.concurrentPerform(iterations: paths.count) { index in
+            let cabinet = AtomicFiles.read(paths[index]).map {
+                CabinetWriter.mszipCabinet(name: storedNames[index], contents: $0, dosDate: dosDate, dosTime: dosTime)
+            }
+            results.set(index, cabinet)
+        }
+        return results.values
+    }
+
     // MARK: add
 
     /// Publishes `paths` (files, or folders whose files are published) as one transaction.
@@ -116,33 +129,45 @@ public struct StorePublisher: Sendable {
             let id = try nextID()
             try dropUncommittedRecords(from: id)
             var entries = [TransactionEntry]()
-            for (path, identity) in identified {
-                let key = StoreKey(identity, casing: options.casing)
-                let folder =
-                    root + "/" + (twoTier ? StoreKey.tierPrefix(key.fileName) + "/" : "") + key.fileName + "/" + key.index
-                try AtomicFiles.makeDirectories(folder)
-                let source = Self.absolute(path)
-                if options.pointer {
-                    try AtomicFiles.write(FilePointer.path(source).text, to: folder + "/file.ptr")
-                } else {
-                    if options.compress {
-                        guard let contents = AtomicFiles.read(path) else {
+            let (dosDate, dosTime) = Self.dosDateTime(now)
+            // Compression is the costly part of a compressed publish: a batch of files is compressed
+            // on every core, then written in order. Batches bound the cabinets held in memory.
+            let batchSize = options.compress && !options.pointer ? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 2) : 1
+            for batchStart in stride(from: 0, to: identified.count, by: batchSize) {
+                let batch = Array(identified[batchStart..<min(batchStart + batchSize, identified.count)])
+                let keys = batch.map { StoreKey($0.identity, casing: options.casing) }
+                let cabinets: [[UInt8]?] =
+                    options.compress && !options.pointer
+                    ? Self.compress(batch.map(\.path), storedNames: keys.map(\.storedName), dosDate: dosDate, dosTime: dosTime)
+                    : Array(repeating: nil, count: batch.count)
+                for (index, (path, _)) in batch.enumerated() {
+                    let key = keys[index]
+                    let folder =
+                        root + "/" + (twoTier ? StoreKey.tierPrefix(key.fileName) + "/" : "") + key.fileName + "/" + key.index
+                    try AtomicFiles.makeDirectories(folder)
+                    let source = Self.absolute(path)
+                    // Files of the transaction are made durable together below, before it is recorded.
+                    if options.pointer {
+                        try AtomicFiles.write(FilePointer.path(source).text, to: folder + "/file.ptr", durable: false)
+                    } else if options.compress {
+                        guard let cabinet = cabinets[index] else {
                             throw AtomicFiles.Failure(description: "cannot read \(path)")
                         }
-                        let (date, time) = Self.dosDateTime(now)
-                        let cabinet = CabinetWriter.mszipCabinet(
-                            name: key.storedName, contents: contents, dosDate: date, dosTime: time)
-                        try AtomicFiles.write(cabinet, to: folder + "/" + StoreKey.compressedName(key.storedName))
+                        try AtomicFiles.write(
+                            cabinet, to: folder + "/" + StoreKey.compressedName(key.storedName), durable: false)
                     } else {
-                        try AtomicFiles.copy(from: path, to: folder + "/" + key.storedName)
+                        try AtomicFiles.copy(from: path, to: folder + "/" + key.storedName, durable: false)
                     }
+                    var references =
+                        (AtomicFiles.readText(folder + "/refs.ptr")).flatMap { try? StoreReference.parse($0) } ?? []
+                    references.append(
+                        StoreReference(transactionID: id, isPointer: options.pointer, path: options.pointer ? source : ""))
+                    try AtomicFiles.write(
+                        references.map { $0.line + "\r\n" }.joined(), to: folder + "/refs.ptr", durable: false)
+                    entries.append(TransactionEntry(fileName: key.fileName, index: key.index, sourcePath: source))
                 }
-                var references = (AtomicFiles.readText(folder + "/refs.ptr")).flatMap { try? StoreReference.parse($0) } ?? []
-                references.append(
-                    StoreReference(transactionID: id, isPointer: options.pointer, path: options.pointer ? source : ""))
-                try AtomicFiles.write(references.map { $0.line + "\r\n" }.joined(), to: folder + "/refs.ptr")
-                entries.append(TransactionEntry(fileName: key.fileName, index: key.index, sourcePath: source))
             }
+            try AtomicFiles.syncFileSystem(of: root)
             // Admin records last: the transaction file, the live list, the history, then the id.
             try AtomicFiles.write(entries.map { $0.line + "\n" }.joined(), to: adminFolder + "/" + TransactionID.format(id))
             let (date, clock) = Self.dateAndTime(now)
@@ -369,4 +394,16 @@ public struct StorePublisher: Sendable {
         let time = UInt16(truncatingIfNeeded: Int(parts.tm_hour) << 11 | Int(parts.tm_min) << 5 | Int(parts.tm_sec) / 2)
         return (date, time)
     }
+}
+
+/// The cabinets of a concurrent batch, each written from its own thread.
+private final class CabinetSlots: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "postmortem.publish.cabinets")
+    private var slots: [[UInt8]?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ cabinet: [UInt8]?) { queue.sync { slots[index] = cabinet } }
+
+    var values: [[UInt8]?] { queue.sync { slots } }
 }
