@@ -79,10 +79,11 @@ struct APIRoutes {
                 // Requeueing everything is expensive, so it is never what an empty request means.
                 throw HTTPError(.badRequest, message: "give bucket=ID or all=true")
             }
-            let count = try await parts.database.requeue(bucketID: bucket, at: Date())
+            let outcome = try await parts.database.requeue(bucketID: bucket, at: Date())
+            let skipped = outcome.skippedPurged > 0 ? "; \(outcome.skippedPurged) skipped, their dumps removed by retention" : ""
             parts.configuration.logger.notice(
-                "reprocessing \(count) report(s) of \(bucket.map { "bucket \($0)" } ?? "all buckets")")
-            return try json(["requeued": count])
+                "reprocessing \(outcome.requeued) report(s) of \(bucket.map { "bucket \($0)" } ?? "all buckets")\(skipped)")
+            return try json(outcome)
         }
     }
 
