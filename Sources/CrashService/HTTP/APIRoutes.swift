@@ -42,7 +42,14 @@ struct APIRoutes {
         }
         router.get("/api/reports/:id/dump") { _, context in
             let id = try reportID(context)
-            guard try await parts.database.report(id: id.uuidString.lowercased()) != nil else { throw notFound("dump") }
+            guard let report = try await parts.database.report(id: id.uuidString.lowercased()) else {
+                throw notFound("dump")
+            }
+            // Gone, not Not Found: the report exists and had a dump, which retention deleted for good.
+            if let purged = report.dumpPurgedAt {
+                throw HTTPError(
+                    .gone, message: "the dump was removed by retention on \(timeText(purged)) UTC; the processed results remain")
+            }
             let body: ResponseBody
             if let local = parts.storage as? LocalDumpStorage {
                 guard let path = local.localPath(for: .dump(reportID: id)) else { throw notFound("dump") }
