@@ -84,6 +84,8 @@ public struct CrashServiceConfiguration: Sendable {
     public var objectStorage: S3Configuration? = nil
     /// How fast one client address may submit (`--submit-rate`, `--submit-burst`).
     public var submitRate = SubmitRateLimit()
+    /// How long dumps and attachments are kept (`--retention-days`); nil keeps them for ever.
+    public var retention: RetentionSettings? = nil
 
     /// Creates a configuration; defaults serve a small team from one process.
     public init(

@@ -22,7 +22,9 @@ struct ServeCommand: ParsableCommand {
             live in PostgreSQL instead, and api and worker processes on one machine share the data folder's dumps.
             Symbol files (PE, PDB, ELF, Breakpad .sym, or a ZIP of them) posted to /symbols/upload with a symbols \
             token are published into <data>/symbols, served at /symbols/<file>/<key>/<file> and searched by workers. \
-            With --storage s3://BUCKET[/PREFIX], dumps and attachments go to S3-compatible storage instead.
+            With --storage s3://BUCKET[/PREFIX], dumps and attachments go to S3-compatible storage instead. \
+            With --retention-days N, workers delete the dumps and attachments of reports older than N days (at start \
+            and hourly); reports, processed results and buckets are kept.
             Tokens: --token SECRET:SCOPES or --tokens-file (lines 'SECRET SCOPES'); scopes submit, symbols, read, admin. \
             Without either, an admin token is created in <data>/tokens. Browsers log in with any user name and the \
             token as password.
@@ -85,6 +87,12 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("s3-region"), help: "The region requests are signed for (also AWS_REGION, AWS_DEFAULT_REGION).")
     var s3Region: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Delete dumps and attachments of reports older than N days, hourly; their results stay (default: keep).",
+            valueName: "N"))
+    var retentionDays: Int?
+
     @Option(help: "The log format on standard error: text, or json (one object per line).")
     var logFormat: ServeLogFormat = .text
 
@@ -126,6 +134,10 @@ struct ServeCommand: ParsableCommand {
         }
         guard workers >= 1, lease >= 1, maxAttempts >= 1, analysisTimeout >= 1 else {
             throw ValidationError("--workers, --lease, --max-attempts and --analysis-timeout must be positive")
+        }
+        // Capped so that the age in seconds cannot overflow; 100 years is for ever in practice.
+        guard (1...36_500).contains(retentionDays ?? 1) else {
+            throw ValidationError("--retention-days must be between 1 and 36500")
         }
         guard submitRate >= 0, submitRate.isFinite, (submitBurst ?? 1) >= 1 else {
             throw ValidationError("--submit-rate must be 0 or more and --submit-burst at least 1")
@@ -226,6 +238,7 @@ struct ServeCommand: ParsableCommand {
             })
         if logFormat == .json { configuration.logger = CrashServiceConfiguration.jsonLogger }
         configuration.objectStorage = try objectStorage(environment: ProcessInfo.processInfo.environment)
+        configuration.retention = retentionDays.map { RetentionSettings(days: $0) }
         configuration.submitRate = SubmitRateLimit(
             perSecond: submitRate, burst: submitBurst ?? max(1, Int(min(submitRate * 10, 1e9).rounded(.up))))
         let app = try buildCrashService(configuration: configuration)

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The dashboard as a browser shows it: the real `postmortem serve` on loopback, fixture dumps uploaded
-/// and processed, then headless Chromium renders the top-crashes page and a report page.
+/// and processed, then headless Chromium renders the top-crashes page, a report page and a search.
 @Suite("Dashboard in a browser", .serialized, .ownThread)
 struct DashboardBrowserTests {
     static let screenshots = TestEnvironment.repositoryRoot.appendingPathComponent(".build/dashboard-screenshots").path
@@ -45,6 +45,7 @@ struct DashboardBrowserTests {
         let pages = [
             (name: "top-crashes", path: "/", expected: reports.filter { $0.status == .processed }.map(\.signature)),
             (name: "report", path: "/reports/\(report.id)", expected: ["bp-\(report.id)", report.signature, reason]),
+            (name: "search", path: "/search?signature=crashfunction", expected: ["bp-\(report.id)", report.signature]),
         ]
         var links = Set<String>()
         for page in pages {
@@ -65,6 +66,7 @@ struct DashboardBrowserTests {
         }
         // The dump's download, the bucket page and the navigation at least.
         #expect(links.contains("/api/reports/\(report.id)/dump"))
+        #expect(links.contains("/search"))
         #expect(links.contains { $0.hasPrefix("/buckets/") })
         for link in links.sorted() {
             let url = try #require(URL(string: link, relativeTo: URL(string: base + "/")))

@@ -249,4 +249,40 @@ struct ObjectStorageTests {
             #expect(try await parts.database.statusCounts().values.reduce(0, +) == 0)
         }
     }
+
+    @Test func retentionDeletesTheObjectsAndKeepsTheReport() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let s3 = S3Configuration(
+            location: try #require(S3Location(url: "s3://postmortem-retention/prod")), endpoint: moto.endpoint,
+            region: "us-east-1", credentials: Self.credentials)
+        let client = S3Client(configuration: s3)
+        try await client.createBucket()
+        let data = try ServiceFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var configuration = ServiceFixtures.configuration(data: data)
+        configuration.objectStorage = s3
+        let parts = try ServiceParts(configuration: configuration)
+        try await buildCrashService(parts: parts).test(.live) { http in
+            let base = "http://127.0.0.1:\(try #require(http.port))"
+            let dump = try ServiceFixtures.bytes(TestEnvironment.local("rust-minidump/test.dmp"))
+            let upload = Upload.crashpad(dump: dump, attachments: [("upload_file_note", "note.txt", Array("note".utf8))])
+            let id = try #require(LiveServiceTests.crashID(try await LiveClient.submit(upload, to: base).text))
+            let uuid = try #require(UUID(uuidString: id))
+            let report = try #require(try await LiveServiceTests.settle([id], base: base).first)
+            #expect(report.status == .processed, "\(report.failure ?? "")")
+            let keys = [BlobKey.dump(reportID: uuid), .attachment(reportID: uuid, index: 0)].map(S3DumpStorage.objectKey)
+            for key in keys { #expect(try await client.get(key: key, maxBytes: 64 << 20) != nil) }
+
+            let sweeper = RetentionSweeper(
+                database: parts.database, storage: parts.storage, settings: RetentionSettings(days: 1),
+                metrics: parts.metrics, logger: ServiceFixtures.quietLogger)
+            #expect(try await sweeper.sweep(now: Date().addingTimeInterval(2 * 86400)) == 1)
+            for key in keys { #expect(try await client.get(key: key, maxBytes: 64 << 20) == nil, "\(key) is still stored") }
+            #expect(try await LiveClient.get("\(base)/api/reports/\(id)/dump").status == 410)
+            #expect(try await LiveClient.get("\(base)/api/reports/\(id)").status == 200)
+            // Deleting what is already gone succeeds, so an interrupted sweep can run again.
+            try await parts.storage.delete(.dump(reportID: uuid))
+        }
+    }
 }

@@ -252,7 +252,7 @@ struct SymbolUploadTests {
             #expect(try await Self.send("POST", "\(base)/api/reprocess", token: ServiceFixtures.adminToken.secret).status == 400)
             let requeued = try await Self.send("POST", reprocess, token: ServiceFixtures.adminToken.secret)
             #expect(requeued.status == 200)
-            #expect(String(buffer: requeued.body) == "{\"requeued\":1}")
+            #expect(String(buffer: requeued.body) == "{\"requeued\":1,\"skipped_purged\":0}")
 
             let after = try #require(try await LiveServiceTests.settle([id], base: base).first)
             #expect(after.status == .processed)
@@ -262,7 +262,7 @@ struct SymbolUploadTests {
 
             // all=true takes every finished report.
             let all = try await Self.send("POST", "\(base)/api/reprocess?all=true", token: ServiceFixtures.adminToken.secret)
-            #expect(String(buffer: all.body) == "{\"requeued\":1}")
+            #expect(String(buffer: all.body) == "{\"requeued\":1,\"skipped_purged\":0}")
             #expect(try await LiveServiceTests.settle([id], base: base).first?.signature == after.signature)
         }
     }

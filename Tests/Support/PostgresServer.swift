@@ -100,6 +100,19 @@ public final class PostgresTestServer: Sendable {
         }
     }
 
+    /// Runs `sql` with psql as the test user and returns its unaligned output: what the service under
+    /// test cannot do for a test, such as building a database as an older version left it.
+    public func psql(_ sql: String) throws -> String {
+        let result = try runProcess(
+            binaries + "/psql",
+            ["-h", "127.0.0.1", "-p", String(port), "-U", Self.user, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt"],
+            input: Data(sql.utf8), environment: ["PGPASSWORD": Self.password])
+        guard result.status == 0 else {
+            throw ProcessFailure(description: "psql exited with \(result.status): \(result.stderrText)")
+        }
+        return result.stdoutText
+    }
+
     /// Stops the server at once and deletes the cluster.
     public func stop() {
         _ = try? run("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])

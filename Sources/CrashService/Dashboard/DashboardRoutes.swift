@@ -2,7 +2,7 @@ import Analysis
 import Foundation
 import Hummingbird
 
-/// The server-rendered dashboard: top buckets at `/`, `/buckets/{id}`, `/reports/{id}`, `/failed`.
+/// The server-rendered dashboard: top buckets at `/`, `/buckets/{id}`, `/reports/{id}`, `/failed`, `/search`.
 struct DashboardRoutes {
     let parts: ServiceParts
 
@@ -11,6 +11,7 @@ struct DashboardRoutes {
         router.get("/buckets/:id") { request, context in try await bucket(try bucketID(context), request: request) }
         router.get("/reports/:id") { _, context in try await report(try reportID(context)) }
         router.get("/failed") { request, _ in try await failed(request) }
+        router.get("/search") { request, _ in try await search(request) }
     }
 
     func html(_ content: HTML) -> Response {
@@ -96,16 +97,24 @@ struct DashboardRoutes {
         return html(page(title: bucket.signature, content))
     }
 
-    func reportTable(_ reports: [ReportRecord]) -> HTML {
+    /// Reports as rows; search results add each one's signature, linked to its bucket.
+    func reportTable(_ reports: [ReportRecord], showSignature: Bool = false) -> HTML {
         let rows = reports.map { report -> HTML in
-            """
-            <tr><td><a class="mono" href="/reports/\(report.id)">bp-\(report.id)</a></td><td>\(timeText(report.receivedAt))</td>
-            <td>\(report.product)</td><td>\(report.version)</td><td class="status-\(report.status.rawValue)">\(report.status.rawValue)</td>
-            <td>\(report.crashReason ?? report.failure)</td></tr>
-            """
+            var signature: HTML = ""
+            if showSignature, let bucket = report.bucketID {
+                signature = "<td><a class=\"mono\" href=\"/buckets/\(bucket)\">\(report.signature)</a></td>"
+            } else if showSignature {
+                signature = "<td class=\"mono\">\(report.signature)</td>"
+            }
+            return """
+                <tr><td><a class="mono" href="/reports/\(report.id)">bp-\(report.id)</a></td><td>\(timeText(report.receivedAt))</td>
+                <td>\(report.product)</td><td>\(report.version)</td><td class="status-\(report.status.rawValue)">\(report.status.rawValue)</td>
+                \(signature)<td>\(report.crashReason ?? report.failure)</td></tr>
+                """
         }
+        let signatureHeading: HTML = showSignature ? "<th>Signature</th>" : ""
         return """
-            <table><tr><th>Report</th><th>Received (UTC)</th><th>Product</th><th>Version</th><th>Status</th><th>Reason</th></tr>\(rows)</table>
+            <table><tr><th>Report</th><th>Received (UTC)</th><th>Product</th><th>Version</th><th>Status</th>\(signatureHeading)<th>Reason</th></tr>\(rows)</table>
             """
     }
 
@@ -137,7 +146,7 @@ struct DashboardRoutes {
             <dt>Signature</dt><dd>\(bucketLink)</dd>
             <dt>Crash reason</dt><dd>\(report.crashReason)</dd><dt>Crash address</dt><dd class="mono">\(report.crashAddress)</dd>
             <dt>WER bucket</dt><dd class="mono">\(report.werBucket)</dd><dt>Platform</dt><dd>\(report.platform)</dd>
-            <dt>Dump</dt><dd><a href="/api/reports/\(report.id)/dump">\(report.id).dmp</a> (\(report.dumpSize) bytes)</dd>
+            <dt>Dump</dt><dd>\(dumpLink(report))</dd>
             </dl></div>
             """
         if let crash { content = "\(content)\(threads(crash))\(modules(crash))" }
@@ -154,6 +163,59 @@ struct DashboardRoutes {
             \(attachments.isEmpty ? "" : "<h2>Attachments</h2><table><tr><th>Field</th><th>File name</th><th class=\"num\">Bytes</th></tr>\(attachments)</table>")
             """
         return html(page(title: "bp-" + report.id, content))
+    }
+
+    /// The download link, or when retention deleted the dump, when that happened instead.
+    func dumpLink(_ report: ReportRecord) -> HTML {
+        guard let purged = report.dumpPurgedAt else {
+            return "<a href=\"/api/reports/\(report.id)/dump\">\(report.id).dmp</a> (\(report.dumpSize) bytes)"
+        }
+        let attachments: HTML = report.attachments.isEmpty ? "" : " and attachments"
+        return """
+            <span class="removed">removed by retention on \(timeText(purged)) UTC</span> <span class="hint">(the dump\(attachments) \
+            of \(report.dumpSize) bytes; the processed results remain)</span>
+            """
+    }
+
+    /// `/search`: the form, and the matching reports newest first.
+    func search(_ request: Request) async throws -> Response {
+        let search = try SearchRequest(request)
+        func field(_ name: String, _ label: String, placeholder: String) -> HTML {
+            let value = search.fields.first { $0.name == name }?.value
+            return "<label>\(label) <input name=\"\(name)\" value=\"\(value)\" placeholder=\"\(placeholder)\"></label>"
+        }
+        let annotations = search.fields.filter { $0.name == "annotation" }.map(\.value) + [""]
+        let annotationFields = annotations.map {
+            "<label>Annotation <input name=\"annotation\" value=\"\($0)\" placeholder=\"key=value\"></label>" as HTML
+        }
+        let statuses = ReportStatus.allCases.map { status -> HTML in
+            let selected: HTML = search.query.status == status ? " selected" : ""
+            return "<option value=\"\(status.rawValue)\"\(selected)>\(status.rawValue)</option>"
+        }
+        let form: HTML = """
+            <form class="filters" method="get" action="/search">
+            \(field("signature", "Signature contains", placeholder: "CrashFunction"))
+            \(field("module", "Module loaded", placeholder: "kernel32.dll"))
+            \(field("version", "Version", placeholder: "1.2.3"))\(field("product", "Product", placeholder: "App"))
+            \(annotationFields)
+            <label>Status <select name="status"><option value="">any</option>\(statuses)</select></label>
+            <button type="submit">Search</button></form>
+            """
+        var content: HTML = """
+            <h1>Search reports</h1>
+            \(form)
+            <p class="hint">Signatures match a part, in any letter case; modules by file name in any letter case; versions, products and annotations exactly.</p>
+            """
+        if search.hasCriteria || search.query.status != nil {
+            let reports = try await parts.database.search(search.query)
+            content = """
+                \(content)
+                <h2>\(reports.total) matching report\(reports.total == 1 ? "" : "s")</h2>
+                \(reportTable(reports.items, showSignature: true))
+                \(pager(reports.page, perPage: reports.perPage, total: reports.total, base: "/search?" + search.queryString))
+                """
+        }
+        return html(page(title: "Search reports", content))
     }
 
     func frames(_ frames: [FrameReport]) -> HTML {

@@ -53,7 +53,7 @@ func page(title: String, _ content: HTML) -> HTML {
     <!DOCTYPE html>
     <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
     <title>\(title) · Postmortem</title><style>\(HTML(raw: stylesheet))</style></head>
-    <body><header><a class="home" href="/">Postmortem</a> <nav><a href="/">Top crashes</a> <a href="/failed">Failed reports</a></nav></header>
+    <body><header><a class="home" href="/">Postmortem</a> <nav><a href="/">Top crashes</a> <a href="/failed">Failed reports</a> <a href="/search">Search</a></nav></header>
     <main>\(content)</main></body></html>
     """
 }
@@ -68,7 +68,7 @@ let stylesheet = """
     code,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.92em;word-break:break-all}
     h1.mono{font-size:1.25em}.nowrap{white-space:nowrap;word-break:normal}
     .card{background:#fff;border:1px solid #e3e6ea;padding:.8em 1em;margin:.6em 0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1.2em;margin:0}dt{color:#5a6272}
-    .status-failed{color:#b3261e;font-weight:600}.status-processed{color:#1e7b34}.missing{color:#b3261e}.loaded{color:#1e7b34}
+    .status-failed{color:#b3261e;font-weight:600}.status-processed{color:#1e7b34}.missing{color:#b3261e}.removed{color:#8a5a00;font-weight:600}.loaded{color:#1e7b34}
     form.filters{display:flex;gap:.8em;flex-wrap:wrap;align-items:end;margin:.5em 0}form.filters label{display:flex;flex-direction:column;font-size:.85em;color:#5a6272}
     .pager{margin:.6em 0}.pager a{margin-right:1em}svg.chart{background:#fff;border:1px solid #e3e6ea}svg.chart rect.bar{fill:#3b6fd4}
     svg.chart text{font-size:11px;fill:#5a6272}details{margin:.3em 0}summary{cursor:pointer}.hint{color:#5a6272;font-size:.9em}

@@ -20,11 +20,14 @@ struct APIRoutes {
             return try json(BucketResponse(bucket: bucket, reports: reports))
         }
         router.get("/api/reports") { request, _ in
-            let query = try ListQuery(request)
-            guard let text = request.uri.queryParameters.get("status"), let status = ReportStatus(rawValue: text) else {
-                throw HTTPError(.badRequest, message: "status must be one of queued, processing, processed, failed")
+            let search = try SearchRequest(request)
+            guard search.hasCriteria || search.query.status != nil else {
+                throw HTTPError(
+                    .badRequest,
+                    message: "give status=queued|processing|processed|failed, or signature, module, version, "
+                        + "product or annotation=KEY=VALUE to search")
             }
-            return try json(try await parts.database.reports(status: status, page: query.page, perPage: query.perPage))
+            return try json(try await parts.database.search(search.query))
         }
         router.get("/api/reports/:id") { _, context in
             let id = try reportID(context)
@@ -42,7 +45,14 @@ struct APIRoutes {
         }
         router.get("/api/reports/:id/dump") { _, context in
             let id = try reportID(context)
-            guard try await parts.database.report(id: id.uuidString.lowercased()) != nil else { throw notFound("dump") }
+            guard let report = try await parts.database.report(id: id.uuidString.lowercased()) else {
+                throw notFound("dump")
+            }
+            // Gone, not Not Found: the report exists and had a dump, which retention deleted for good.
+            if let purged = report.dumpPurgedAt {
+                throw HTTPError(
+                    .gone, message: "the dump was removed by retention on \(timeText(purged)) UTC; the processed results remain")
+            }
             let body: ResponseBody
             if let local = parts.storage as? LocalDumpStorage {
                 guard let path = local.localPath(for: .dump(reportID: id)) else { throw notFound("dump") }
@@ -79,10 +89,11 @@ struct APIRoutes {
                 // Requeueing everything is expensive, so it is never what an empty request means.
                 throw HTTPError(.badRequest, message: "give bucket=ID or all=true")
             }
-            let count = try await parts.database.requeue(bucketID: bucket, at: Date())
+            let outcome = try await parts.database.requeue(bucketID: bucket, at: Date())
+            let skipped = outcome.skippedPurged > 0 ? "; \(outcome.skippedPurged) skipped, their dumps removed by retention" : ""
             parts.configuration.logger.notice(
-                "reprocessing \(count) report(s) of \(bucket.map { "bucket \($0)" } ?? "all buckets")")
-            return try json(["requeued": count])
+                "reprocessing \(outcome.requeued) report(s) of \(bucket.map { "bucket \($0)" } ?? "all buckets")\(skipped)")
+            return try json(outcome)
         }
     }
 
@@ -95,6 +106,80 @@ struct APIRoutes {
 
     func json<T: Encodable>(_ value: T) throws -> Response {
         Response.data(try Self.encoder.encode(value), contentType: "application/json")
+    }
+}
+
+/// The search parameters of `/api/reports` and `/search`: `signature`, `module`, `version`, `product`,
+/// `annotation=KEY=VALUE` (repeatable), `status`, and the lists' `page` and `per_page`.
+///
+/// Read as HTML forms send them (`application/x-www-form-urlencoded`: `+` is a space), so the dashboard's
+/// search form and the API agree on what a query means.
+struct SearchRequest {
+    /// Longer criteria are refused: no real signature or module name is that long.
+    static let maxLength = 1024
+    static let maxAnnotations = 10
+
+    var query: ReportSearch
+    /// The criteria as given, for the form and the pager.
+    var fields: [(name: String, value: String)]
+
+    /// Whether anything narrows the search beyond the status (and the page size).
+    var hasCriteria: Bool {
+        query.signature != nil || query.module != nil || query.version != nil || query.product != nil
+            || !query.annotations.isEmpty
+    }
+
+    init(_ request: Request) throws {
+        let list = try ListQuery(request)
+        var query = ReportSearch(page: list.page, perPage: list.perPage)
+        var fields = [(name: String, value: String)]()
+        for (name, value) in Self.formParameters(request.uri.query ?? "") where !value.isEmpty {
+            guard value.count <= Self.maxLength else {
+                throw HTTPError(.badRequest, message: "\(name) is longer than \(Self.maxLength) characters")
+            }
+            switch name {
+            case "signature": query.signature = value
+            case "module": query.module = value
+            case "version": query.version = value
+            case "product": query.product = value
+            case "status":
+                guard let status = ReportStatus(rawValue: value) else {
+                    throw HTTPError(.badRequest, message: "status must be one of queued, processing, processed, failed")
+                }
+                query.status = status
+            case "annotation":
+                guard let equals = value.firstIndex(of: "="), equals != value.startIndex else {
+                    throw HTTPError(.badRequest, message: "annotation takes KEY=VALUE")
+                }
+                guard query.annotations.count < Self.maxAnnotations else {
+                    throw HTTPError(.badRequest, message: "at most \(Self.maxAnnotations) annotations")
+                }
+                query.annotations.append(
+                    .init(key: String(value[..<equals]), value: String(value[value.index(after: equals)...])))
+            case "per_page": break  // Read by ListQuery; kept so the pager's links keep the page size.
+            default: continue
+            }
+            fields.append((name, value))
+        }
+        self.query = query
+        self.fields = fields
+    }
+
+    /// `name=value` pairs of a query string, `+` as space, then percent-decoded (invalid escapes kept as sent).
+    static func formParameters(_ query: String) -> [(String, String)] {
+        query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    /// The criteria as a query string, each value percent-encoded; `page` is left to the pager.
+    var queryString: String {
+        fields.map { "\($0.name)=\(HTML.query($0.value))" }.joined(separator: "&")
     }
 }
 

@@ -40,7 +40,7 @@ public struct ServiceParts: Sendable {
 }
 
 /// Builds the service: the upload endpoint, the JSON API, the dashboard, operations endpoints and, for
-/// roles `all` and `worker`, the workers, which stop taking jobs on graceful shutdown.
+/// roles `all` and `worker`, the workers, which stop taking jobs on graceful shutdown, and the retention sweep.
 public func buildCrashService(configuration: CrashServiceConfiguration) throws -> some ApplicationProtocol {
     try buildCrashService(parts: ServiceParts(configuration: configuration))
 }
@@ -65,6 +65,13 @@ public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
             CrashWorker(
                 database: parts.database, storage: parts.storage, settings: configuration.worker,
                 symbols: configuration.workerSymbols, metrics: parts.metrics, logger: configuration.logger))
+        // Swept where workers run, not in every API process; several sweepers may share one database.
+        if let retention = configuration.retention {
+            services.append(
+                RetentionSweeper(
+                    database: parts.database, storage: parts.storage, settings: retention, metrics: parts.metrics,
+                    logger: configuration.logger))
+        }
     }
     let onRunning = configuration.onServerRunning
     return Application(

@@ -14,6 +14,7 @@ public final class ServiceMetrics: @unchecked Sendable {
     private var processingBuckets = [Int](repeating: 0, count: processingBounds.count)
     private var processingCount = 0
     private var processingSum = 0.0
+    private var dumpsPurged = 0
 
     /// Creates zeroed counters.
     public init() {}
@@ -39,6 +40,9 @@ public final class ServiceMetrics: @unchecked Sendable {
     /// Counts a processing failure: `failed` (the dump cannot be analyzed), `retried`, `abandoned` (lease ran out too often), `lost_lease`.
     func failure(_ kind: String) { lock.withLock { failures[kind, default: 0] += 1 } }
 
+    /// Counts a report whose dump and attachments retention deleted.
+    func dumpPurged() { lock.withLock { dumpsPurged += 1 } }
+
     /// The Prometheus exposition text, with the queue and report gauges read from the database.
     func render(queue: QueueDepth?, statuses: [ReportStatus: Int]?) -> String {
         lock.withLock {
@@ -60,6 +64,9 @@ public final class ServiceMetrics: @unchecked Sendable {
             metric(
                 "postmortem_processing_failures_total", "counter", "Processing failures, by kind.",
                 failures.sorted { $0.key < $1.key }.map { ("{kind=\"\($0.key)\"}", "\($0.value)") })
+            metric(
+                "postmortem_dumps_purged_total", "counter", "Reports whose dump and attachments retention deleted.",
+                [("", "\(dumpsPurged)")])
             var histogram = [(labels: String, value: String)]()
             for (index, bound) in Self.processingBounds.enumerated() {
                 histogram.append(("_bucket{le=\"\(bound)\"}", "\(processingBuckets[index])"))

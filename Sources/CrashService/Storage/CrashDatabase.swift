@@ -25,8 +25,20 @@ public protocol CrashDatabase: Sendable {
     func fail(reportID: String, worker: String, reason: String, at: Date) async throws
 
     /// Queues processed and failed reports again, those of bucket `bucketID` or all when nil (new
-    /// symbols can change their frames and signatures); returns how many were queued.
-    func requeue(bucketID: Int64?, at: Date) async throws -> Int
+    /// symbols can change their frames and signatures); reports whose dumps retention deleted are skipped
+    /// and counted apart.
+    func requeue(bucketID: Int64?, at: Date) async throws -> RequeueOutcome
+
+    /// Marks up to `limit` finished (processed or failed) reports received before `cutoff` whose dumps are
+    /// still stored as purged at `at`, and returns them, so the caller deletes their files. Marking first
+    /// keeps a concurrent reprocess from queueing a report whose dump is about to go.
+    func markDumpsPurged(receivedBefore cutoff: Date, at: Date, limit: Int) async throws -> [PurgeCandidate]
+
+    /// Clears the purge mark of a report whose files could not be deleted, so a later sweep tries again.
+    func unmarkDumpPurged(reportID: String) async throws
+
+    /// Reports matching every criterion of `search`, newest first.
+    func search(_ search: ReportSearch) async throws -> Page<ReportRecord>
 
     func report(id: String) async throws -> ReportRecord?
     /// The processed crash JSON, for processed reports.

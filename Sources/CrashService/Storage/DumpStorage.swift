@@ -21,6 +21,9 @@ public protocol DumpStorage: Sendable {
     /// Runs `body` with a local path holding the stored file (the analyzer memory-maps files; remote
     /// storage downloads a temporary copy, removed afterwards); nil when no such file is stored.
     func withLocalFile<T: Sendable>(_ key: BlobKey, _ body: @Sendable (String) async throws -> T) async throws -> T?
+    /// Deletes the stored file (retention); a file that is not stored is not an error, so a sweep
+    /// interrupted half-way can simply run again.
+    func delete(_ key: BlobKey) async throws
 }
 
 /// `DumpStorage` in a folder: `dumps/<2 hex>/<uuid>.dmp`, `attachments/<2 hex>/<uuid>/<index>`.
@@ -63,6 +66,18 @@ public struct LocalDumpStorage: DumpStorage {
     public func put(_ bytes: Data, at key: BlobKey) async throws {
         // fsync blocks its thread: kept off the concurrency pool that serves requests.
         try await blocking { try write(bytes, at: key) }
+    }
+
+    public func delete(_ key: BlobKey) async throws {
+        let path = path(for: key)
+        try await blocking {
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw StorageError("unlink \(path): \(String(cString: strerror(errno)))")
+            }
+            // A report's attachments share a folder of their own; the last one out removes it (rmdir
+            // refuses while others remain, which is what we want).
+            if case .attachment = key { _ = rmdir((path as NSString).deletingLastPathComponent) }
+        }
     }
 
     func write(_ bytes: Data, at key: BlobKey) throws {

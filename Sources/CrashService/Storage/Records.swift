@@ -24,11 +24,14 @@ public struct ReportRecord: Sendable, Codable, Equatable {
     public var platform: String?
     public var processedAt: Date?
     public var processingSeconds: Double?
+    /// When retention deleted the dump and attachments (the processed results stay); nil while they are stored.
+    public var dumpPurgedAt: Date? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, receivedAt = "received_at", product, version, annotations, dumpSize = "dump_size", attachments, status,
             failure, signature, bucketID = "bucket_id", crashReason = "crash_reason", crashAddress = "crash_address",
-            werBucket = "wer_bucket", platform, processedAt = "processed_at", processingSeconds = "processing_seconds"
+            werBucket = "wer_bucket", platform, processedAt = "processed_at", processingSeconds = "processing_seconds",
+            dumpPurgedAt = "dump_purged_at"
     }
 }
 
@@ -177,4 +180,111 @@ public struct QueueDepth: Sendable, Equatable {
     public var waiting: Int
     /// Held by a worker under a lease.
     public var leased: Int
+}
+
+/// What a reprocessing request did.
+public struct RequeueOutcome: Sendable, Codable, Equatable {
+    /// Reports queued again.
+    public var requeued: Int
+    /// Matching reports left alone because retention deleted their dumps: there is nothing to analyze again.
+    public var skippedPurged: Int
+
+    enum CodingKeys: String, CodingKey {
+        case requeued, skippedPurged = "skipped_purged"
+    }
+}
+
+/// A report whose dump and attachments retention is deleting.
+public struct PurgeCandidate: Sendable, Equatable {
+    public var reportID: String
+    /// The indexes of its attachments, the stored files' names.
+    public var attachmentIndexes: [Int]
+}
+
+/// Which reports a search returns; every criterion given must hold.
+public struct ReportSearch: Sendable, Equatable {
+    /// A case-insensitive substring of the signature (ASCII letters fold; `%` and `_` match themselves).
+    public var signature: String?
+    /// The file name of a module loaded in the crash, case-insensitive (ASCII letters fold), e.g. `kernel32.dll`.
+    public var module: String?
+    /// The product version, exactly.
+    public var version: String?
+    /// The product, exactly.
+    public var product: String?
+    /// Annotations the submission carried, key and value exactly.
+    public var annotations: [Annotation]
+    /// Only reports with this status.
+    public var status: ReportStatus?
+    /// Zero-based page.
+    public var page: Int
+    public var perPage: Int
+
+    /// One `key=value` annotation criterion.
+    public struct Annotation: Sendable, Equatable {
+        public var key: String
+        public var value: String
+
+        /// Creates a criterion.
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// Creates a search; without criteria it lists every report.
+    public init(
+        signature: String? = nil, module: String? = nil, version: String? = nil, product: String? = nil,
+        annotations: [Annotation] = [], status: ReportStatus? = nil, page: Int = 0, perPage: Int = 50
+    ) {
+        self.signature = signature
+        self.module = module
+        self.version = version
+        self.product = product
+        self.annotations = annotations
+        self.status = status
+        self.page = page
+        self.perPage = perPage
+    }
+
+    /// The `LIKE` pattern of `signature`: lowercased as SQL's `lower()` lowercases in both databases (ASCII
+    /// only), with `\`, `%` and `_` escaped so a user's text never acts as a wildcard (`ESCAPE '\'`).
+    var signaturePattern: String? {
+        signature.map { text in
+            // By scalar, not Character: a `%` followed by a combining mark is one Character, yet a wildcard to SQL.
+            var pattern = "%".unicodeScalars
+            for scalar in text.asciiLowercased.unicodeScalars {
+                if scalar == "\\" || scalar == "%" || scalar == "_" { pattern.append("\\") }
+                pattern.append(scalar)
+            }
+            pattern.append("%")
+            return String(pattern)
+        }
+    }
+}
+
+extension String {
+    /// ASCII letters lowercased, every other character kept: what `lower()` does in SQLite and in
+    /// PostgreSQL's "C" collation, so both databases compare the same text.
+    var asciiLowercased: String {
+        String(String.UnicodeScalarView(unicodeScalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar($0.value + 32)! : $0 }))
+    }
+}
+
+/// The file names of the modules in a processed crash document, lowercased (ASCII) for searching.
+enum ProcessedModules {
+    private struct Document: Decodable {
+        var modules: [Module]?
+    }
+
+    private struct Module: Decodable {
+        var filename: String?
+    }
+
+    /// Distinct names in first-seen order; none when the document has no module list.
+    static func names(in json: Data) -> [String] {
+        // Only the names are decoded; the rest of the document is skipped.
+        let modules = (try? JSONDecoder().decode(Document.self, from: json))?.modules ?? []
+        var seen = Set<String>()
+        return modules.compactMap { $0.filename?.asciiLowercased }.filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
 }

@@ -27,8 +27,38 @@ public final class SQLiteCrashDatabase: CrashDatabase {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: SQLiteCrashDatabase.schema)
         }
+        migrator.registerMigration("v2: retention and search") { db in
+            try db.execute(sql: SQLiteCrashDatabase.schemaV2)
+        }
         return migrator
     }
+
+    /// Retention's purge mark, and the annotations and module names of reports in rows of their own so
+    /// searches use indexes instead of reading JSON; filled here for reports stored before it existed.
+    static let schemaV2 = """
+        ALTER TABLE reports ADD COLUMN dump_purged_at REAL;
+        CREATE TABLE report_annotations (
+            report_id TEXT NOT NULL REFERENCES reports(id),
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (report_id, key)
+        );
+        CREATE INDEX report_annotations_value ON report_annotations(key, value);
+        CREATE TABLE report_modules (
+            report_id TEXT NOT NULL REFERENCES reports(id),
+            name TEXT NOT NULL,
+            PRIMARY KEY (report_id, name)
+        );
+        CREATE INDEX report_modules_name ON report_modules(name);
+        INSERT INTO report_annotations (report_id, key, value)
+            SELECT r.id, a.key, a.value FROM reports r, json_each(r.annotations) a WHERE a.type = 'text';
+        -- Processed documents are BLOBs, which the JSON functions refuse; their text is JSON.
+        INSERT OR IGNORE INTO report_modules (report_id, name)
+            SELECT p.report_id, lower(json_extract(m.value, '$.filename'))
+            FROM processed p, json_each(
+                CASE WHEN json_valid(CAST(p.json AS TEXT)) THEN CAST(p.json AS TEXT) ELSE '{}' END, '$.modules') m
+            WHERE json_type(m.value, '$.filename') = 'text' AND json_extract(m.value, '$.filename') <> '';
+        """
 
     /// The schema; times are Unix seconds (REAL), annotations and attachments JSON text.
     static let schema = """
@@ -106,6 +136,11 @@ public final class SQLiteCrashDatabase: CrashDatabase {
             try db.execute(
                 sql: "INSERT INTO jobs (report_id, available_at) VALUES (?, ?)",
                 arguments: [report.id, report.receivedAt.timeIntervalSince1970])
+            for (key, value) in report.annotations {
+                try db.execute(
+                    sql: "INSERT INTO report_annotations (report_id, key, value) VALUES (?, ?, ?)",
+                    arguments: [report.id, key, value])
+            }
         }
     }
 
@@ -183,6 +218,12 @@ public final class SQLiteCrashDatabase: CrashDatabase {
             try db.execute(
                 sql: "INSERT OR REPLACE INTO processed (report_id, json) VALUES (?, ?)",
                 arguments: [reportID, result.processedJSON])
+            // A reprocessed crash may have loaded other modules than its last result said.
+            try db.execute(sql: "DELETE FROM report_modules WHERE report_id = ?", arguments: [reportID])
+            for name in ProcessedModules.names(in: result.processedJSON) {
+                try db.execute(
+                    sql: "INSERT INTO report_modules (report_id, name) VALUES (?, ?)", arguments: [reportID, name])
+            }
             return true
         }
     }
@@ -211,17 +252,85 @@ public final class SQLiteCrashDatabase: CrashDatabase {
         }
     }
 
-    public func requeue(bucketID: Int64?, at: Date) async throws -> Int {
-        let condition = "status IN ('processed', 'failed')" + (bucketID == nil ? "" : " AND bucket_id = ?")
+    public func requeue(bucketID: Int64?, at: Date) async throws -> RequeueOutcome {
+        let finished = "status IN ('processed', 'failed')" + (bucketID == nil ? "" : " AND bucket_id = ?")
+        // Without its dump a report cannot be analyzed again; it keeps its last result.
+        let condition = finished + " AND dump_purged_at IS NULL"
         let arguments: StatementArguments = bucketID.map { [$0] } ?? []
         return try await transaction { db in
+            let skipped =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM reports WHERE \(finished) AND dump_purged_at IS NOT NULL",
+                    arguments: arguments) ?? 0
             // Finished reports have no job row; the report keeps its last result until the new one replaces it.
             try db.execute(
                 sql: "INSERT INTO jobs (report_id, available_at) SELECT id, ? FROM reports WHERE \(condition)",
                 arguments: StatementArguments([at.timeIntervalSince1970]) + arguments)
             try db.execute(sql: "UPDATE reports SET status = 'queued' WHERE \(condition)", arguments: arguments)
-            return db.changesCount
+            return RequeueOutcome(requeued: db.changesCount, skippedPurged: skipped)
         }
+    }
+
+    public func markDumpsPurged(receivedBefore cutoff: Date, at: Date, limit: Int) async throws -> [PurgeCandidate] {
+        try await transaction { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE reports SET dump_purged_at = ?
+                    WHERE id IN (
+                        SELECT id FROM reports
+                        WHERE dump_purged_at IS NULL AND received_at < ? AND status IN ('processed', 'failed')
+                        ORDER BY received_at, id LIMIT ?)
+                    RETURNING id, attachments
+                    """, arguments: [at.timeIntervalSince1970, cutoff.timeIntervalSince1970, limit]
+            ).map { row in
+                let attachments: String = row["attachments"]
+                return try Self.purgeCandidate(id: row["id"], attachments: attachments)
+            }.sorted { $0.reportID < $1.reportID }
+        }
+    }
+
+    public func unmarkDumpPurged(reportID: String) async throws {
+        try await transaction { db in
+            try db.execute(sql: "UPDATE reports SET dump_purged_at = NULL WHERE id = ?", arguments: [reportID])
+        }
+    }
+
+    static func purgeCandidate(id: String, attachments: String) throws -> PurgeCandidate {
+        let records = try JSONDecoder().decode([AttachmentRecord].self, from: Data(attachments.utf8))
+        return PurgeCandidate(reportID: id, attachmentIndexes: records.map(\.index).sorted())
+    }
+
+    public func search(_ search: ReportSearch) async throws -> Page<ReportRecord> {
+        var conditions = [String]()
+        var arguments = StatementArguments()
+        if let pattern = search.signaturePattern {
+            conditions.append("lower(signature) LIKE ? ESCAPE '\\'")
+            arguments += [pattern]
+        }
+        if let module = search.module {
+            conditions.append("EXISTS (SELECT 1 FROM report_modules m WHERE m.report_id = reports.id AND m.name = ?)")
+            arguments += [module.asciiLowercased]
+        }
+        if let version = search.version {
+            conditions.append("version = ?")
+            arguments += [version]
+        }
+        if let product = search.product {
+            conditions.append("product = ?")
+            arguments += [product]
+        }
+        for annotation in search.annotations {
+            conditions.append(
+                "EXISTS (SELECT 1 FROM report_annotations a WHERE a.report_id = reports.id AND a.key = ? AND a.value = ?)")
+            arguments += [annotation.key, annotation.value]
+        }
+        if let status = search.status {
+            conditions.append("status = ?")
+            arguments += [status.rawValue]
+        }
+        let condition = conditions.isEmpty ? "1 = 1" : conditions.joined(separator: " AND ")
+        return try await reportPage(where: condition, arguments: arguments, page: search.page, perPage: search.perPage)
     }
 
     public func report(id: String) async throws -> ReportRecord? {
@@ -390,7 +499,8 @@ public final class SQLiteCrashDatabase: CrashDatabase {
             bucketID: row["bucket_id"], crashReason: row["crash_reason"], crashAddress: row["crash_address"],
             werBucket: row["wer_bucket"], platform: row["platform"],
             processedAt: processedAt.map(Date.init(timeIntervalSince1970:)),
-            processingSeconds: row["processing_seconds"])
+            processingSeconds: row["processing_seconds"],
+            dumpPurgedAt: (row["dump_purged_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 
     static func jsonText<T: Encodable>(_ value: T) throws -> String {

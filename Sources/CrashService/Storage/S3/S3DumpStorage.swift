@@ -90,6 +90,15 @@ public struct S3Client: Sendable {
         return Data(buffer: try await response.body.collect(upTo: maxBytes))
     }
 
+    /// Deletes the object at `key`; S3 answers 204 whether or not it existed.
+    public func delete(key: String) async throws {
+        let response = try await send("DELETE", key: key, body: nil)
+        guard response.status == .noContent || response.status == .ok || response.status == .notFound else {
+            throw try await failure("DELETE", key, response)
+        }
+        _ = try await response.body.collect(upTo: 1 << 20)
+    }
+
     /// Creates the bucket (tests and first-time setup); an existing bucket of ours is fine.
     public func createBucket() async throws {
         // Outside us-east-1, S3 wants the region named in the body as well as in the signature.
@@ -119,7 +128,7 @@ public struct S3Client: Sendable {
         }
         let path = encodedPath(key: key)
         var request = HTTPClientRequest(url: configuration.endpoint + path)
-        request.method = method == "PUT" ? .PUT : .GET
+        request.method = method == "PUT" ? .PUT : method == "DELETE" ? .DELETE : .GET
         let payload = body ?? Data()
         // The Host header AsyncHTTPClient sends carries the port unless it is the scheme's default.
         let isDefaultPort =
@@ -175,6 +184,10 @@ public struct S3DumpStorage: DumpStorage {
 
     public func put(_ bytes: Data, at key: BlobKey) async throws {
         try await client.put(bytes, key: Self.objectKey(for: key))
+    }
+
+    public func delete(_ key: BlobKey) async throws {
+        try await client.delete(key: Self.objectKey(for: key))
     }
 
     public func withLocalFile<T: Sendable>(_ key: BlobKey, _ body: @Sendable (String) async throws -> T) async throws -> T? {
