@@ -7,9 +7,7 @@ public enum StackWinConversion {
     /// Every STACK WIN record of `pdb` (FrameData, then FPO), at image RVAs (through OMAP when the
     /// image was reordered): what the x86 unwinder needs from a PDB without writing a .sym file.
     public static func records(pdb: PDBFile) throws(ParseError) -> [StackWinRecord] {
-        let imageEnd = try pdb.sectionHeaders().map { $0.virtualAddress &+ max($0.virtualSize, $0.sizeOfRawData) }.max()
-        let mapping = AddressMapping(
-            omap: try pdb.omapFromSource(), toSource: try pdb.omapToSource(), imageEnd: imageEnd ?? UInt32.max)
+        let mapping = try AddressMapping(pdb: pdb)
         return frameData(try pdb.frameData(), names: try pdb.stringTable(), mapping: mapping)
             + fpo(try pdb.fpoRecords(), mapping: mapping)
     }
