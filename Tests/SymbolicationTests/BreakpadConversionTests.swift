@@ -54,8 +54,7 @@ let pdbCases: [GoldenCase] = [
         omapPieces: true),
     GoldenCase(
         pdb: breakpadData + "omap_stretched_filled.pdb", image: nil, golden: breakpadData + "omap_stretched_filled.sym",
-        mozillaStyle: false,
-        omapPieces: true),
+        mozillaStyle: false),
 ]
 
 /// Images whose golden .sym carries STACK CFI written from the same image (their PDBs are not shipped).
