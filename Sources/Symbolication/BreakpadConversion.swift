@@ -65,9 +65,7 @@ public enum BreakpadConversion {
         let module = ModuleRecord(os: "windows", arch: architecture(machine), id: pdb.debugIdentifier, name: pdbName)
 
         let collector = try PDBFunctionCollector(pdb)
-        let imageEnd = try pdb.sectionHeaders().map { $0.virtualAddress &+ max($0.virtualSize, $0.sizeOfRawData) }.max()
-        let mapping = AddressMapping(
-            omap: try pdb.omapFromSource(), toSource: try pdb.omapToSource(), imageEnd: imageEnd ?? UInt32.max)
+        let mapping = try AddressMapping(pdb: pdb)
         var builder = RecordBuilder(files: collector.files, inlines: options.inlines, mapping: mapping)
         let isX86 = machine == .i386
         let publicSymbols = try pdb.publicSymbols()

@@ -13,14 +13,14 @@ struct RecordBuilder {
     private var originNames: [String] = []
     /// Decorated public names by original RVA, for x86 parameter sizes.
     private var publicSizes: [UInt32: UInt64] = [:]
+    /// Original RVAs where a FUNC record starts: no PUBLIC is written for them.
+    private var functionStarts: Set<UInt32> = []
 
     init(files: [String], inlines: Bool, mapping: AddressMapping) {
         self.files = files
         self.inlines = inlines
         self.mapping = mapping
     }
-
-    private func map(_ rva: UInt32) -> UInt32? { mapping.map(rva) }
 
     var fileRecords: [UInt32: String] {
         var records = [UInt32: String]()
@@ -63,6 +63,7 @@ struct RecordBuilder {
                 function.name.first == "@" && isX86 ? PublicNames.undecorate(function.name, isX86: true).name : function.name
             let pieces = mapping.pieces(start: function.start, length: function.length)
             guard !pieces.isEmpty else { continue }
+            functionStarts.insert(function.start)
             var records = pieces.map { piece in
                 FunctionRecord(
                     address: UInt64(piece.address), size: UInt64(piece.length),
@@ -76,6 +77,9 @@ struct RecordBuilder {
                 lines = lineRecords(function.lines)
             }
             // Each line goes to the piece that holds it (with OMAP, pieces can be far apart).
+            // Breakpad's dump_syms writes all of a split procedure's lines after its last piece
+            // (omap_reorder_bbs.sym), where readers, its own processor's included, look for a
+            // line only in the FUNC record holding the address and so miss them.
             for line in lines {
                 let piece = records.firstIndex { AddressRange(address: $0.address, size: $0.size).contains(line.address) } ?? 0
                 records[piece].lines.append(line)
@@ -92,25 +96,28 @@ struct RecordBuilder {
     mutating func addPublics(
         _ symbols: [PublicSymbol], collector: PDBFunctionCollector, codeSections: Set<UInt16>, isX86: Bool
     ) {
-        let starts = Set(functions.map(\.address))
-        var byAddress = [UInt64: [PublicSymbol]]()
-        var order = [UInt64]()
+        // Publics are grouped and checked against FUNC starts in the original layout, as dump_syms
+        // does before it maps each through OMAP.
+        var byAddress = [UInt32: [PublicSymbol]]()
+        var order = [UInt32]()
         for symbol in symbols where symbol.isCode || symbol.isFunction || codeSections.contains(symbol.segment) {
             guard let original = collector.rva(section: symbol.segment, offset: symbol.offset),
-                let rva = map(original)
+                !functionStarts.contains(original)
             else { continue }
-            let address = UInt64(rva)
-            guard !starts.contains(address) else { continue }
-            if byAddress[address] == nil { order.append(address) }
-            byAddress[address, default: []].append(symbol)
+            if byAddress[original] == nil { order.append(original) }
+            byAddress[original, default: []].append(symbol)
         }
-        for address in order {
+        for original in order {
             // Several names at one address: the smallest in byte order, so the choice does not
             // depend on the hash order of the publics stream (breakpad's dump_syms_regtest.sym
             // prints `_NLG_Dispatch` of `_NLG_Dispatch` and `_NLG_Dispatch2`).
-            let group = byAddress[address]!.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+            let group = byAddress[original]!.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
             let (name, size) = PublicNames.undecorate(group[0].name, isX86: isX86)
-            publics.append(PublicRecord(address: address, parameterSize: size, isMultiple: group.count > 1, name: name))
+            // The public's first byte can land in several places (a block copied by the rewriter).
+            for piece in mapping.pieces(start: original, length: 1) {
+                publics.append(
+                    PublicRecord(address: UInt64(piece.address), parameterSize: size, isMultiple: group.count > 1, name: name))
+            }
         }
     }
 

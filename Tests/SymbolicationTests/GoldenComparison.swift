@@ -34,7 +34,7 @@ struct GoldenComparison {
         for function in ours.functions { byAddress[function.address] = function }
         functionsGolden = golden.functions.count
         functionsOurs = ours.functions.count
-        for function in golden.functions {
+        for function in Self.linesInTheirPieces(golden.functions) {
             guard let mine = byAddress[function.address], mine.size == function.size else {
                 note(
                     "FUNC \(hex(function.address)) \(function.name): ours \(byAddress[function.address].map { "size \(hex($0.size))" } ?? "absent")"
@@ -157,6 +157,36 @@ struct GoldenComparison {
             self.line = line
             self.file = file
         }
+    }
+
+    /// `functions` (sorted by address) with each line moved to the piece of its procedure that
+    /// holds it.
+    ///
+    /// Breakpad's dump_syms writes a procedure that OMAP split into pieces as one FUNC record per
+    /// piece, then all of the procedure's lines, so every line follows the last piece
+    /// (omap_reorder_bbs.sym: `FUNC 198c`, `FUNC 1ff0`, `FUNC 455c`, `FUNC 4d0c`, then lines at
+    /// 1ff0, 4d0c, 455c and 198c). A reader finds a line only in the FUNC record holding its
+    /// address, so our writer puts each line there; the comparison moves the golden's lines there.
+    /// Pieces of one procedure carry its name; a line moves only to a piece of the same name.
+    static func linesInTheirPieces(_ functions: [FunctionRecord]) -> [FunctionRecord] {
+        var byName = [String: [Int]]()
+        for (index, function) in functions.enumerated() { byName[function.name, default: []].append(index) }
+        var lines = Array(repeating: [LineRecord](), count: functions.count)
+        for (index, function) in functions.enumerated() {
+            for line in function.lines {
+                let holds = { (piece: FunctionRecord) in
+                    line.address >= piece.address && line.address - piece.address < piece.size
+                }
+                if !holds(function), let owner = byName[function.name]?.first(where: { holds(functions[$0]) }) {
+                    lines[owner].append(line)
+                } else {
+                    lines[index].append(line)
+                }
+            }
+        }
+        var result = functions
+        for index in result.indices { result[index].lines = lines[index] }
+        return result
     }
 
     /// Adjacent records with the same line and file joined: a split run describes the same addresses.
