@@ -160,15 +160,24 @@ struct KillDuringPublishTests {
             let process = try Self.add(batches[step % batches.count], to: store, compress: compress)
             // A fraction over 1 is an undisturbed add, so the last complete transaction moves between kills.
             if fraction < 1 {
-                // Each entry writes its file and the refs.ptr beside it, stored files or not.
+                // Each entry writes its file and the refs.ptr beside it, stored files or not. The add
+                // runs in short slices between SIGSTOPs and is counted while stopped, so the kill
+                // lands at the share it was meant for however fast the add is.
                 let target = Int(Double(Self.batchSize) * fraction) * 2
-                while process.isRunning && Self.filesWritten(in: store, since: start) < target { usleep(200) }
-                if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    kills += 1
+                let pid = process.processIdentifier
+                kill(pid, SIGSTOP)
+                while process.isRunning {
+                    if Self.filesWritten(in: store, since: start) >= target {
+                        kill(pid, SIGKILL)
+                        break
+                    }
+                    kill(pid, SIGCONT)
+                    usleep(300)
+                    kill(pid, SIGSTOP)
                 }
             }
             process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL { kills += 1 }
             if process.terminationReason == .exit && process.terminationStatus == 0 { completed += 1 }
             let state = Self.inspect(store)
             #expect(state.problems.isEmpty, "after step \(step): \(state.problems.prefix(5))")
