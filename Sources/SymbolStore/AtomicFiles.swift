@@ -110,6 +110,18 @@ enum AtomicFiles {
         return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
     }()
 
+    /// Creates `path` and its missing parents; true when `path` itself did not exist before.
+    @discardableResult
+    static func makeDirectory(_ path: String) throws(Failure) -> Bool {
+        if mkdir(path, 0o755) == 0 { return true }
+        guard errno == ENOENT else {
+            if errno == EEXIST { return false }
+            throw Failure(description: errnoText(path))
+        }
+        try makeDirectories(path)
+        return true
+    }
+
     /// Creates `path` and its missing parents.
     static func makeDirectories(_ path: String) throws(Failure) {
         // Most folders of a publish share all but their last one or two components with earlier

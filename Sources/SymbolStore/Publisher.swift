@@ -94,16 +94,36 @@ public struct StorePublisher: Sendable {
 
     var adminFolder: String { root + "/000Admin" }
 
-    /// MSZIP cabinets of `paths`, compressed concurrently; nil for a file that cannot be read.
-    static func compress(_ paths: [String], storedNames: [String], dosDate: UInt16, dosTime: UInt16) -> [[UInt8]?] {
-        let results = CabinetSlots(count: paths.count)
-        DispatchQueue.concurrentPerform(iterations: paths.count) { index in
-            let cabinet = AtomicFiles.read(paths[index]).map {
-                CabinetWriter.mszipCabinet(name: storedNames[index], contents: $0, dosDate: dosDate, dosTime: dosTime)
+    /// Writes the files of entries that share one key folder, and the folder's refs.ptr after each.
+    ///
+    /// Files are not made durable one by one: the publisher syncs the file system once before it
+    /// records the transaction.
+    static func store(
+        _ group: [(path: String, key: StoreKey, folder: String)], transaction id: Int, options: AddOptions,
+        dosDate: UInt16, dosTime: UInt16
+    ) throws(AtomicFiles.Failure) {
+        guard let folder = group.first?.folder else { return }
+        // A folder made now holds no refs.ptr to read.
+        var references =
+            try AtomicFiles.makeDirectory(folder)
+            ? [] : (AtomicFiles.readText(folder + "/refs.ptr")).flatMap { try? StoreReference.parse($0) } ?? []
+        for (path, key, _) in group {
+            let source = Self.absolute(path)
+            if options.pointer {
+                try AtomicFiles.write(FilePointer.path(source).text, to: folder + "/file.ptr", durable: false)
+            } else if options.compress {
+                guard let contents = AtomicFiles.read(path) else {
+                    throw AtomicFiles.Failure(description: "cannot read \(path)")
+                }
+                let cabinet = CabinetWriter.mszipCabinet(
+                    name: key.storedName, contents: contents, dosDate: dosDate, dosTime: dosTime)
+                try AtomicFiles.write(cabinet, to: folder + "/" + StoreKey.compressedName(key.storedName), durable: false)
+            } else {
+                try AtomicFiles.copy(from: path, to: folder + "/" + key.storedName, durable: false)
             }
-            results.set(index, cabinet)
+            references.append(StoreReference(transactionID: id, isPointer: options.pointer, path: options.pointer ? source : ""))
+            try AtomicFiles.write(references.map { $0.line + "\r\n" }.joined(), to: folder + "/refs.ptr", durable: false)
         }
-        return results.values
     }
 
     // MARK: add
@@ -130,43 +150,35 @@ public struct StorePublisher: Sendable {
             try dropUncommittedRecords(from: id)
             var entries = [TransactionEntry]()
             let (dosDate, dosTime) = Self.dosDateTime(now)
-            // Compression is the costly part of a compressed publish: a batch of files is compressed
-            // on every core, then written in order. Batches bound the cabinets held in memory.
-            let batchSize = options.compress && !options.pointer ? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 2) : 1
-            for batchStart in stride(from: 0, to: identified.count, by: batchSize) {
-                let batch = Array(identified[batchStart..<min(batchStart + batchSize, identified.count)])
-                let keys = batch.map { StoreKey($0.identity, casing: options.casing) }
-                let cabinets: [[UInt8]?] =
-                    options.compress && !options.pointer
-                    ? Self.compress(batch.map(\.path), storedNames: keys.map(\.storedName), dosDate: dosDate, dosTime: dosTime)
-                    : Array(repeating: nil, count: batch.count)
-                for (index, (path, _)) in batch.enumerated() {
-                    let key = keys[index]
-                    let folder =
-                        root + "/" + (twoTier ? StoreKey.tierPrefix(key.fileName) + "/" : "") + key.fileName + "/" + key.index
-                    try AtomicFiles.makeDirectories(folder)
-                    let source = Self.absolute(path)
-                    // Files of the transaction are made durable together below, before it is recorded.
-                    if options.pointer {
-                        try AtomicFiles.write(FilePointer.path(source).text, to: folder + "/file.ptr", durable: false)
-                    } else if options.compress {
-                        guard let cabinet = cabinets[index] else {
-                            throw AtomicFiles.Failure(description: "cannot read \(path)")
-                        }
-                        try AtomicFiles.write(
-                            cabinet, to: folder + "/" + StoreKey.compressedName(key.storedName), durable: false)
-                    } else {
-                        try AtomicFiles.copy(from: path, to: folder + "/" + key.storedName, durable: false)
-                    }
-                    var references =
-                        (AtomicFiles.readText(folder + "/refs.ptr")).flatMap { try? StoreReference.parse($0) } ?? []
-                    references.append(
-                        StoreReference(transactionID: id, isPointer: options.pointer, path: options.pointer ? source : ""))
-                    try AtomicFiles.write(
-                        references.map { $0.line + "\r\n" }.joined(), to: folder + "/refs.ptr", durable: false)
-                    entries.append(TransactionEntry(fileName: key.fileName, index: key.index, sourcePath: source))
+            // Entries of different key folders are independent: their folders are written on every core
+            // (creating files and folders is most of a publish, and compression the rest of a compressed
+            // one). Entries sharing a folder go in order, since each rewrites the folder's refs.ptr.
+            var folders = [String: Int]()
+            var groups = [[(path: String, key: StoreKey, folder: String)]]()
+            for (path, identity) in identified {
+                let key = StoreKey(identity, casing: options.casing)
+                let folder =
+                    root + "/" + (twoTier ? StoreKey.tierPrefix(key.fileName) + "/" : "") + key.fileName + "/" + key.index
+                if let group = folders[folder] {
+                    groups[group].append((path, key, folder))
+                } else {
+                    folders[folder] = groups.count
+                    groups.append([(path, key, folder)])
+                }
+                entries.append(TransactionEntry(fileName: key.fileName, index: key.index, sourcePath: Self.absolute(path)))
+            }
+            let failure = FirstFailure()
+            let work = groups
+            DispatchQueue.concurrentPerform(iterations: groups.count) { index in
+                guard !failure.happened else { return }
+                do throws(AtomicFiles.Failure) {
+                    try Self.store(
+                        work[index], transaction: id, options: options, dosDate: dosDate, dosTime: dosTime)
+                } catch {
+                    failure.record(error)
                 }
             }
+            if let error = failure.error { throw error }
             try AtomicFiles.syncFileSystem(of: root)
             // Admin records last: the transaction file, the live list, the history, then the id.
             try AtomicFiles.write(entries.map { $0.line + "\n" }.joined(), to: adminFolder + "/" + TransactionID.format(id))
@@ -396,14 +408,14 @@ public struct StorePublisher: Sendable {
     }
 }
 
-/// The cabinets of a concurrent batch, each written from its own thread.
-private final class CabinetSlots: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "postmortem.publish.cabinets")
-    private var slots: [[UInt8]?]
+/// The first error of a concurrent publish; the other workers stop taking folders once it is set.
+private final class FirstFailure: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "postmortem.publish.failure")
+    private var first: AtomicFiles.Failure?
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func record(_ error: AtomicFiles.Failure) { queue.sync { if first == nil { first = error } } }
 
-    func set(_ index: Int, _ cabinet: [UInt8]?) { queue.sync { slots[index] = cabinet } }
+    var happened: Bool { queue.sync { first != nil } }
 
-    var values: [[UInt8]?] { queue.sync { slots } }
+    var error: AtomicFiles.Failure? { queue.sync { first } }
 }
