@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Byte order of the integers in a file.
 public enum Endianness: Sendable, Equatable {
     case little
@@ -150,8 +158,11 @@ public struct ByteView: @unchecked Sendable {
     /// Decodes the bytes up to the first NUL as UTF-8 (invalid sequences become U+FFFD).
     public var cString: String {
         withUnsafeBytes { buffer in
-            let end = buffer.firstIndex(of: 0) ?? buffer.count
-            return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<end]), as: UTF8.self)
+            guard let base = buffer.baseAddress else { return "" }
+            // memchr: the generic search went byte by byte through a slice, and names are most of
+            // what opening a PDB decodes.
+            let end = memchr(base, 0, buffer.count).map { $0 - UnsafeMutableRawPointer(mutating: base) } ?? buffer.count
+            return String(decoding: UnsafeRawBufferPointer(start: base, count: end), as: UTF8.self)
         }
     }
 

@@ -6,6 +6,7 @@ import ProgramDatabase
 @Sendable public func fuzzProgramDatabase(_ bytes: ByteView) {
     guard let pdb = try? PDBFile(bytes: bytes) else { return }
     _ = pdb.debugIdentifier
+    _ = try? pdb.dbi.moduleFiles()
     _ = try? pdb.namedStream("/names")
     _ = try? pdb.stringTable()
     _ = try? pdb.typeStream()

@@ -39,11 +39,11 @@ extension PDBAddressIndex {
         for module in pdb.modules where moduleByName[module.moduleName.lowercased()] == nil {
             moduleByName[module.moduleName.lowercased()] = module.index
         }
-        var exportsCache = [Int: [UInt32: UInt32]]()
-        let resolver = CrossScopeResolver { (name: String) -> [UInt32: UInt32] in
-            guard let index = moduleByName[name.lowercased()] else { return [:] }
+        var exportsCache = [Int: CrossScopeExportTable]()
+        let resolver = CrossScopeResolver { (name: String) -> CrossScopeExportTable in
+            guard let index = moduleByName[name.lowercased()] else { return .empty }
             if let known = exportsCache[index] { return known }
-            let exports = (try? pdb.moduleStream(pdb.modules[index])?.crossScopeExports()) ?? [:]
+            let exports = (try? pdb.moduleStream(pdb.modules[index])?.crossScopeExports()) ?? .empty
             exportsCache[index] = exports
             return exports
         }
@@ -243,5 +243,5 @@ extension PDBAddressIndex {
 
 /// Looks up another module's cross-scope exports by module name (on demand, cached by the caller).
 struct CrossScopeResolver {
-    let exports: (String) -> [UInt32: UInt32]
+    let exports: (String) -> CrossScopeExportTable
 }

@@ -12,8 +12,10 @@ public struct DBIStream: Sendable {
     public var sectionContributions: [SectionContribution]
     /// The section map.
     public var sectionMap: [SectionMapEntry]
-    /// Source file names per module (the file info substream), in module order.
-    public var moduleFiles: [[String]]
+    /// The file info substream, decoded on request by `moduleFiles()`: symbolization takes file
+    /// names from each module's C13 checksums, and decoding every name of a large PDB here was a
+    /// sixth of opening one.
+    public var fileInfo: ByteView
     /// Indexes of the optional debug streams.
     public var debugStreams: DebugStreamIndexes
 
@@ -73,7 +75,7 @@ public struct DBIStream: Sendable {
         self.modules = modules
         sectionContributions = try Self.readContributions(contributions)
         self.sectionMap = try Self.readSectionMap(sectionMap)
-        moduleFiles = try Self.readFileInfo(fileInfo)
+        self.fileInfo = fileInfo
         var indexes = [UInt16]()
         var debugReader = debugHeader.reader()
         while debugReader.remaining >= 2, indexes.count < 64 {
@@ -127,6 +129,9 @@ public struct DBIStream: Sendable {
     /// The file info substream: `NumModules`, `NumSourceFiles` (16 bits, so it wraps in large
     /// programs and is not used), `ModIndices[NumModules]`, `ModFileCounts[NumModules]`,
     /// `FileNameOffsets[sum of counts]`, then the names buffer.
+    /// Source file names per module (the file info substream), in module order.
+    public func moduleFiles() throws(ParseError) -> [[String]] { try Self.readFileInfo(fileInfo) }
+
     static func readFileInfo(_ bytes: ByteView) throws(ParseError) -> [[String]] {
         guard bytes.count > 0 else { return [] }
         var reader = bytes.reader()

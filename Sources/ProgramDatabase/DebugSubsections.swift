@@ -136,15 +136,19 @@ public struct LineFragment: Sendable, Equatable {
 }
 
 /// One entry of `DEBUG_S_FILECHKSMS`: `offstFileName` (u32), `cbChecksum` (u8), `ChecksumType` (u8), bytes, padded to 4.
-public struct FileChecksum: Sendable, Equatable {
+public struct FileChecksum: Sendable {
     /// The entry's offset in the subsection (what line blocks and inlinee lines refer to).
     public var position: UInt32
     /// `offstFileName`: the name's offset in `/names`.
     public var nameOffset: UInt32
     /// `ChecksumType`: 0 none, 1 MD5, 2 SHA1, 3 SHA256.
     public var kind: UInt8
+    /// Where the checksum bytes are: copied only on request, since symbolization never reads them
+    /// and an array per source file of every module was a fifth of converting a PDB.
+    public var checksumBytes: ByteView
+
     /// The checksum bytes.
-    public var checksum: [UInt8]
+    public var checksum: [UInt8] { checksumBytes.array }
 
     /// Reads every entry of the subsection.
     public static func list(parsing bytes: ByteView) throws(ParseError) -> [FileChecksum] {
@@ -155,10 +159,10 @@ public struct FileChecksum: Sendable, Equatable {
             let name = try reader.read(UInt32.self, "FileChecksum.offstFileName")
             let size = try reader.read(UInt8.self, "FileChecksum.cbChecksum")
             let kind = try reader.read(UInt8.self, "FileChecksum.ChecksumType")
-            let bytes = try reader.readBytes(Int(size), "FileChecksum.Checksum").array
+            let bytes = try reader.readBytes(Int(size), "FileChecksum.Checksum")
             let padding = (4 - (reader.position % 4)) % 4
             try reader.skip(min(padding, reader.remaining), "FileChecksum padding")
-            list.append(FileChecksum(position: position, nameOffset: name, kind: kind, checksum: bytes))
+            list.append(FileChecksum(position: position, nameOffset: name, kind: kind, checksumBytes: bytes))
         }
         return list
     }
@@ -237,16 +241,55 @@ public struct CrossScopeImport: Sendable, Equatable {
 
 /// `DEBUG_S_CROSSSCOPEEXPORTS`: pairs of (id local to this module, id in the IPI stream).
 public enum CrossScopeExports {
-    /// Reads the pairs into a map from local id to global id.
-    public static func map(parsing bytes: ByteView) throws(ParseError) -> [UInt32: UInt32] {
+    /// Reads the pairs in file order.
+    public static func pairs(parsing bytes: ByteView) throws(ParseError) -> [(local: UInt32, global: UInt32)] {
         var reader = bytes.reader()
         try reader.checkCount(bytes.count / 8, elementSize: 8, "CrossScopeExport")
-        var map = [UInt32: UInt32]()
-        map.reserveCapacity(bytes.count / 8)
+        var pairs = [(local: UInt32, global: UInt32)]()
+        pairs.reserveCapacity(bytes.count / 8)
         while reader.remaining >= 8 {
             let local = try reader.read(UInt32.self, "CrossScopeExport.local")
-            map[local] = try reader.read(UInt32.self, "CrossScopeExport.global")
+            pairs.append((local, try reader.read(UInt32.self, "CrossScopeExport.global")))
         }
-        return map
+        return pairs
+    }
+}
+
+/// A module's exported ids, local id to global id, searched by bisection.
+///
+/// A sorted table rather than a dictionary: a module of a /GL build exports thousands of ids,
+/// and hashing them all was a fifth of converting such a PDB, for the few that are looked up.
+public struct CrossScopeExportTable: Sendable {
+    private var locals: [UInt32]
+    private var globals: [UInt32]
+
+    /// An empty table.
+    public static let empty = CrossScopeExportTable(pairs: [])
+
+    /// A table of `pairs`; when a local id repeats, its first pair counts.
+    public init(pairs: [(local: UInt32, global: UInt32)]) {
+        let order = pairs.indices.sorted { pairs[$0].local < pairs[$1].local || (pairs[$0].local == pairs[$1].local && $0 < $1) }
+        locals = []
+        globals = []
+        locals.reserveCapacity(order.count)
+        globals.reserveCapacity(order.count)
+        for index in order where locals.last != pairs[index].local {
+            locals.append(pairs[index].local)
+            globals.append(pairs[index].global)
+        }
+    }
+
+    /// The number of exported ids.
+    public var count: Int { locals.count }
+
+    /// The global id of `local`, if the module exports it.
+    public subscript(local: UInt32) -> UInt32? {
+        var low = 0
+        var high = locals.count
+        while low < high {
+            let middle = (low + high) / 2
+            if locals[middle] < local { low = middle + 1 } else { high = middle }
+        }
+        return low < locals.count && locals[low] == local ? globals[low] : nil
     }
 }

@@ -79,11 +79,11 @@ extension ModuleSymbolStream {
     }
 
     /// The `DEBUG_S_CROSSSCOPEEXPORTS` map from local ids to IPI ids.
-    public func crossScopeExports() throws(ParseError) -> [UInt32: UInt32] {
-        var map = [UInt32: UInt32]()
+    public func crossScopeExports() throws(ParseError) -> CrossScopeExportTable {
+        var pairs = [(local: UInt32, global: UInt32)]()
         for subsection in subsections where subsection.kind == .crossScopeExports {
-            map.merge(try CrossScopeExports.map(parsing: subsection.data)) { first, _ in first }
+            pairs += try CrossScopeExports.pairs(parsing: subsection.data)
         }
-        return map
+        return CrossScopeExportTable(pairs: pairs)
     }
 }

@@ -43,6 +43,9 @@ struct PDBFunctionCollector {
     /// Section contributions in original RVAs, sorted: which module's copy of the code the image holds.
     private(set) var contributions: [(start: UInt32, end: UInt32, module: Int)] = []
     private var fileIndex: [String: Int32] = [:]
+    /// File ids by offset in /names, which every module shares: most modules name the same headers,
+    /// and an offset is found without decoding and hashing the name again.
+    private var fileByNameOffset: [UInt32: Int32] = [:]
     private let sectionHeaders: [PDBSectionHeader]
 
     /// Upper bound on nested scopes in one procedure.
@@ -78,7 +81,7 @@ struct PDBFunctionCollector {
         for module in pdb.modules where moduleByName[module.moduleName.lowercased()] == nil {
             moduleByName[module.moduleName.lowercased()] = module.index
         }
-        var exportsCache = [Int: [UInt32: UInt32]]()
+        var exportsCache = [Int: CrossScopeExportTable]()
         var inlineeNames = [UInt32: String]()
 
         for module in pdb.modules where module.hasSymbolStream {
@@ -89,10 +92,10 @@ struct PDBFunctionCollector {
                     try self.addModule(
                         stream, module: module.index, names: names, ids: ids, types: types,
                         inlineeNames: &inlineeNames
-                    ) { (name: String) -> [UInt32: UInt32] in
-                        guard let index = moduleByName[name.lowercased()] else { return [:] }
+                    ) { (name: String) -> CrossScopeExportTable in
+                        guard let index = moduleByName[name.lowercased()] else { return .empty }
                         if let known = exportsCache[index] { return known }
-                        let exports = (try? pdb.moduleStream(pdb.modules[index])?.crossScopeExports()) ?? [:]
+                        let exports = (try? pdb.moduleStream(pdb.modules[index])?.crossScopeExports()) ?? .empty
                         exportsCache[index] = exports
                         return exports
                     }
@@ -133,7 +136,7 @@ struct PDBFunctionCollector {
 
     private mutating func addModule(
         _ stream: ModuleSymbolStream, module: Int, names: PDBStringTable?, ids: TypeStream?, types: TypeStream?,
-        inlineeNames: inout [UInt32: String], exports: (String) -> [UInt32: UInt32]
+        inlineeNames: inout [UInt32: String], exports: (String) -> CrossScopeExportTable
     ) throws(ParseError) {
         let imports = try stream.crossScopeImports()
         // An inlinee with bit 31 set is an id of another module, named through this module's
@@ -149,7 +152,13 @@ struct PDBFunctionCollector {
         }
         var checksumFiles = [UInt32: Int32]()
         for entry in try stream.fileChecksums() {
-            checksumFiles[entry.position] = fileID(names?.string(at: entry.nameOffset))
+            if let known = fileByNameOffset[entry.nameOffset] {
+                checksumFiles[entry.position] = known
+            } else {
+                let id = fileID(names?.string(at: entry.nameOffset))
+                if names != nil { fileByNameOffset[entry.nameOffset] = id }
+                checksumFiles[entry.position] = id
+            }
         }
         func file(_ checksumOffset: UInt32) -> Int32 { checksumFiles[checksumOffset] ?? -1 }
         var inlinees = [UInt32: InlineeSourceLine]()

@@ -58,10 +58,11 @@ struct PDBUtilOracleTests {
             }
         }
         let pdb = try PDBFile(path: path)
+        let moduleFiles = try pdb.dbi.moduleFiles()
         let ours = pdb.modules.enumerated().map { index, module in
             Module(
                 name: module.moduleName, object: module.objFileName, stream: Int(module.moduleSymStream),
-                files: index < pdb.dbi.moduleFiles.count ? pdb.dbi.moduleFiles[index].count : -1)
+                files: index < moduleFiles.count ? moduleFiles[index].count : -1)
         }
         #expect(!expected.isEmpty)
         #expect(ours.count == expected.count)
