@@ -143,6 +143,52 @@ struct LiveServiceTests {
     }
 }
 
+extension LiveServiceTests {
+    /// SIGTERM while workers are busy: the process exits 0, and no job is left under a lease. The
+    /// restarted service's lease is longer than the test waits, so a job the first process had kept
+    /// claimed could not be taken again in time.
+    @Test func sigtermFinishesOrReturnsTheJobsInHand() async throws {
+        try #require(TestEnvironment.hasSharedFixtures, "the shared fixtures are required")
+        let data = try ServiceFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let dumps = try ServiceFixtures.fixtureDumps.map(ServiceFixtures.bytes)
+        let arguments = ["--symbol-path", TestEnvironment.local("symbols"), "--lease", "120", "--workers", "2"]
+        let server = try ServeProcess(data: data, arguments: arguments + ["--role", "api"])
+        var ids = [String]()
+        for index in 0..<40 {
+            let (status, text) = try await LiveClient.submit(.crashpad(dump: dumps[index % dumps.count]), to: server.base)
+            #expect(status == 200)
+            if let id = Self.crashID(text) { ids.append(id) }
+        }
+        server.terminate()
+        #expect(ids.count == 40)
+
+        // Workers start on a full queue and are stopped once a few reports are done.
+        let worker = try ServeProcess(data: data, arguments: arguments + ["--role", "worker"])
+        let started = Date()
+        while Date().timeIntervalSince(started) < 60 {
+            let (_, body) = try await LiveClient.get("\(worker.base)/metrics")
+            let processed =
+                String(buffer: body).split(separator: "\n")
+                .first { $0.hasPrefix("postmortem_reports_processed_total ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            if processed >= 3 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        worker.process.terminate()
+        let stopping = Date()
+        worker.process.waitUntilExit()
+        #expect(worker.process.terminationReason == .exit && worker.process.terminationStatus == 0, "\(worker.output)")
+        #expect(Date().timeIntervalSince(stopping) < 60, "the worker took \(Date().timeIntervalSince(stopping)) s to stop")
+
+        let restarted = try ServeProcess(data: data, arguments: arguments)
+        defer { restarted.terminate() }
+        let reports = try await Self.settle(ids, base: restarted.base, timeout: 60)
+        #expect(reports.count == ids.count, "\(ids.count - reports.count) reports still queued or leased after the restart")
+        #expect(reports.allSatisfy { $0.status == .processed }, "\(reports.filter { $0.status != .processed }.map(\.failure))")
+    }
+}
+
 /// Ids the server acknowledged, with the size of the dump sent.
 final class AcknowledgedIDs: @unchecked Sendable {
     private let lock = NSLock()
