@@ -133,18 +133,23 @@ public struct ByteView: @unchecked Sendable {
         let units = count / 2
         guard units > 0 else { return "" }
         // Module paths are almost always ASCII: copy those straight into UTF-8 and fall back
-        // to the general transcoder only when a unit is outside ASCII.
-        var ascii = true
-        for index in 0..<units where unsafeLoad(at: index * 2, as: UInt16.self, endianness: endianness) >= 0x80 {
-            ascii = false
-            break
+        // to the general transcoder only when a unit is outside ASCII. The bytes are read
+        // directly: a unit is ASCII when its low byte is below 0x80 and its high byte is zero.
+        let (low, high) = endianness == .little ? (0, 1) : (1, 0)
+        let ascii = withUnsafeBytes { bytes in
+            var index = 0
+            while index < units * 2 {
+                if bytes[index + high] != 0 || bytes[index + low] >= 0x80 { return false }
+                index += 2
+            }
+            return true
         }
         if ascii {
-            return String(unsafeUninitializedCapacity: units) { buffer in
-                for index in 0..<units {
-                    buffer[index] = UInt8(truncatingIfNeeded: unsafeLoad(at: index * 2, as: UInt16.self, endianness: endianness))
+            return withUnsafeBytes { bytes in
+                String(unsafeUninitializedCapacity: units) { buffer in
+                    for index in 0..<units { buffer[index] = bytes[index * 2 + low] }
+                    return units
                 }
-                return units
             }
         }
         var codeUnits = [UInt16]()
