@@ -126,12 +126,12 @@ public struct DBIStream: Sendable {
         return entries
     }
 
-    /// The file info substream: `NumModules`, `NumSourceFiles` (16 bits, so it wraps in large
-    /// programs and is not used), `ModIndices[NumModules]`, `ModFileCounts[NumModules]`,
-    /// `FileNameOffsets[sum of counts]`, then the names buffer.
     /// Source file names per module (the file info substream), in module order.
     public func moduleFiles() throws(ParseError) -> [[String]] { try Self.readFileInfo(fileInfo) }
 
+    /// The file info substream: `NumModules`, `NumSourceFiles` (16 bits, so it wraps in large
+    /// programs and is not used), `ModIndices[NumModules]`, `ModFileCounts[NumModules]`,
+    /// `FileNameOffsets[sum of counts]`, then the names buffer.
     static func readFileInfo(_ bytes: ByteView) throws(ParseError) -> [[String]] {
         guard bytes.count > 0 else { return [] }
         var reader = bytes.reader()

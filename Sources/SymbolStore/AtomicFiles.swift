@@ -110,28 +110,20 @@ enum AtomicFiles {
         return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
     }()
 
-    /// Creates `path` and its missing parents; true when `path` itself did not exist before.
+    /// Creates `path` and its missing parents; true when this call created `path` itself.
     @discardableResult
-    static func makeDirectory(_ path: String) throws(Failure) -> Bool {
-        if mkdir(path, 0o755) == 0 { return true }
-        guard errno == ENOENT else {
-            if errno == EEXIST { return false }
-            throw Failure(description: errnoText(path))
-        }
-        try makeDirectories(path)
-        return true
-    }
-
-    /// Creates `path` and its missing parents.
-    static func makeDirectories(_ path: String) throws(Failure) {
+    static func makeDirectories(_ path: String) throws(Failure) -> Bool {
         // Most folders of a publish share all but their last one or two components with earlier
         // ones: try the folder itself first and climb only as far as parents are missing.
-        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        if mkdir(path, 0o755) == 0 { return true }
+        if errno == EEXIST { return false }
         guard errno == ENOENT else { throw Failure(description: errnoText(path)) }
         let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         guard !parent.isEmpty, parent != path else { throw Failure(description: errnoText(path)) }
         try makeDirectories(parent)
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw Failure(description: errnoText(path)) }
+        if mkdir(path, 0o755) == 0 { return true }
+        guard errno == EEXIST else { throw Failure(description: errnoText(path)) }
+        return false
     }
 
     /// The file's bytes, or nil when it does not exist.

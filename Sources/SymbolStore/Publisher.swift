@@ -99,16 +99,15 @@ public struct StorePublisher: Sendable {
     /// Files are not made durable one by one: the publisher syncs the file system once before it
     /// records the transaction.
     static func store(
-        _ group: [(path: String, key: StoreKey, folder: String)], transaction id: Int, options: AddOptions,
+        _ group: [(path: String, source: String, key: StoreKey, folder: String)], transaction id: Int, options: AddOptions,
         dosDate: UInt16, dosTime: UInt16
     ) throws(AtomicFiles.Failure) {
         guard let folder = group.first?.folder else { return }
         // A folder made now holds no refs.ptr to read.
         var references =
-            try AtomicFiles.makeDirectory(folder)
+            try AtomicFiles.makeDirectories(folder)
             ? [] : (AtomicFiles.readText(folder + "/refs.ptr")).flatMap { try? StoreReference.parse($0) } ?? []
-        for (path, key, _) in group {
-            let source = Self.absolute(path)
+        for (path, source, key, _) in group {
             if options.pointer {
                 try AtomicFiles.write(FilePointer.path(source).text, to: folder + "/file.ptr", durable: false)
             } else if options.compress {
@@ -154,18 +153,19 @@ public struct StorePublisher: Sendable {
             // (creating files and folders is most of a publish, and compression the rest of a compressed
             // one). Entries sharing a folder go in order, since each rewrites the folder's refs.ptr.
             var folders = [String: Int]()
-            var groups = [[(path: String, key: StoreKey, folder: String)]]()
+            var groups = [[(path: String, source: String, key: StoreKey, folder: String)]]()
             for (path, identity) in identified {
                 let key = StoreKey(identity, casing: options.casing)
                 let folder =
                     root + "/" + (twoTier ? StoreKey.tierPrefix(key.fileName) + "/" : "") + key.fileName + "/" + key.index
+                let source = Self.absolute(path)
                 if let group = folders[folder] {
-                    groups[group].append((path, key, folder))
+                    groups[group].append((path, source, key, folder))
                 } else {
                     folders[folder] = groups.count
-                    groups.append([(path, key, folder)])
+                    groups.append([(path, source, key, folder)])
                 }
-                entries.append(TransactionEntry(fileName: key.fileName, index: key.index, sourcePath: Self.absolute(path)))
+                entries.append(TransactionEntry(fileName: key.fileName, index: key.index, sourcePath: source))
             }
             let failure = FirstFailure()
             let work = groups

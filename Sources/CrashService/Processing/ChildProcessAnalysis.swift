@@ -60,23 +60,22 @@ struct ChildProcessAnalysis: Sendable {
             try? await Task.sleep(for: timeout)
             if !Task.isCancelled { watchdog.expire() }
         }
-        let (stdout, stderr) = await withCheckedContinuation { continuation in
-            // Both pipes are drained at once, so a large report cannot block the child on a full pipe.
+        // Both pipes are drained at once, so a large report cannot block the child on a full pipe.
+        let drained = try? await blocking {
+            nonisolated(unsafe) var stderr = Data()
+            let group = DispatchGroup()
+            group.enter()
             DispatchQueue.global().async {
-                nonisolated(unsafe) var stderr = Data()
-                let group = DispatchGroup()
-                group.enter()
-                DispatchQueue.global().async {
-                    stderr = errors.fileHandleForReading.readDataToEndOfFile()
-                    group.leave()
-                }
-                let stdout = output.fileHandleForReading.readDataToEndOfFile()
-                group.wait()
-                process.waitUntilExit()
-                watchdog.exited()
-                continuation.resume(returning: (stdout, stderr))
+                stderr = errors.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
             }
+            let stdout = output.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            watchdog.exited()
+            return (stdout, stderr)
         }
+        let (stdout, stderr) = drained ?? (Data(), Data())
         timer.cancel()
         return Self.outcome(
             reason: process.terminationReason, status: process.terminationStatus, timedOut: watchdog.didExpire,

@@ -128,7 +128,7 @@ public struct S3Client: Sendable {
         }
         let path = encodedPath(key: key)
         var request = HTTPClientRequest(url: configuration.endpoint + path)
-        request.method = method == "PUT" ? .PUT : method == "DELETE" ? .DELETE : .GET
+        request.method = .init(rawValue: method)
         let payload = body ?? Data()
         // The Host header AsyncHTTPClient sends carries the port unless it is the scheme's default.
         let isDefaultPort =
