@@ -56,6 +56,8 @@ let package = Package(
                 "SymbolStore", "SymbolClient", "SymbolHTTP", "BinaryReading",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The crash collection service (`postmortem serve`): uploads, queue, worker, buckets, dashboard.

@@ -44,6 +44,9 @@ struct ServeSymbolsCommand: ParsableCommand {
     @Option(help: "The most files read at once.")
     var maxConcurrentReads: Int = 16
 
+    @Option(help: "Megabytes of small files (up to 1 MiB each) kept in memory (0: read every body from disk).")
+    var memoryCacheMB: Int = 64
+
     func validate() throws {
         guard !stores.isEmpty || upstream != nil else { throw ValidationError("give at least one store folder or --upstream") }
         guard negativeCacheSeconds >= 0 else { throw ValidationError("--negative-cache-seconds must not be negative") }
@@ -56,6 +59,7 @@ struct ServeSymbolsCommand: ParsableCommand {
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxConcurrentReads > 0 else { throw ValidationError("--max-concurrent-reads must be positive") }
+        guard (0...65536).contains(memoryCacheMB) else { throw ValidationError("--memory-cache-mb must be between 0 and 65536") }
     }
 
     /// The proxy settings, nil without --upstream.
@@ -77,6 +81,7 @@ struct ServeSymbolsCommand: ParsableCommand {
         let summary = "\(stores.count) store(s)" + (upstream.map { ", proxying to \($0.path.text) cached in \($0.cache)" } ?? "")
         let configuration = SymbolServerConfiguration(
             stores: stores, host: host, port: port, maxConcurrentReads: maxConcurrentReads,
+            memoryCacheBytes: memoryCacheMB << 20,
             onServerRunning: { port in printError("serving \(summary) on http://\(host):\(port)") }, upstream: upstream)
         let app = buildSymbolServer(configuration: configuration)
         let done = DispatchSemaphore(value: 0)

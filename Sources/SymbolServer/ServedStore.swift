@@ -1,20 +1,34 @@
 import Foundation
 import SymbolStore
+import Synchronization
 
 /// One store root as the server sees it: paths are found case-insensitively and must
 /// resolve, symlinks followed, to a regular file inside the root.
 struct ServedStore: Sendable {
     let root: String
+    /// Folder listings for case-insensitive matches, shared by every request to this store.
+    private let listings: FolderListings
+
+    init(root: String) {
+        self.root = root
+        listings = FolderListings()
+    }
 
     /// The store root with symlinks resolved, used for the containment check.
-    var resolvedRoot: String? { Self.realPath(root) }
+    var resolvedRoot: String? {
+        if let known = listings.resolvedRoot.withLock({ $0 }) { return known }
+        guard let resolved = Self.realPath(root) else { return nil }
+        listings.resolvedRoot.withLock { $0 = resolved }
+        return resolved
+    }
 
     /// The file stored at exactly `key` (no compressed or pointer fallback: SymSrv clients ask
     /// for `foo.pd_` and `file.ptr` themselves after a 404).
     func file(for key: StoreKey) -> ServedFile? {
-        let twoTier = FileManager.default.fileExists(atPath: root + "/index2.txt")
-        let components = key.relativePath(twoTier: twoTier).split(separator: "/").map(String.init)
-        return resolve(components)
+        if Self.exists(root + "/index2.txt") {
+            return resolve([StoreKey.tierPrefix(key.fileName), key.fileName, key.index, key.storedName])
+        }
+        return resolve([key.fileName, key.index, key.storedName])
     }
 
     /// The ELF file for a debuginfod request: `_.debug/elf-buildid-sym-<hex>/_.debug` for
@@ -25,7 +39,7 @@ struct ServedStore: Sendable {
         if debugInfo, let hit = file(for: StoreKey(fileName: "_.debug", index: index, storedName: "_.debug")) {
             return hit
         }
-        let twoTier = FileManager.default.fileExists(atPath: root + "/index2.txt")
+        let twoTier = Self.exists(root + "/index2.txt")
         var parents: [[String]] = [[]]
         if twoTier { parents = Self.entries(of: root).map { [$0] } }
         for parent in parents {
@@ -42,24 +56,35 @@ struct ServedStore: Sendable {
 
     /// Walks `components` below the root, each matched exactly or else case-insensitively,
     /// and checks that the result is a regular file inside the root.
+    ///
+    /// Components never hold `/`, `.` or `..` (`RequestPath` refuses them), so a path made of
+    /// them stays inside the root unless one of them is a symlink: only then is it resolved
+    /// with `realpath` and checked against the resolved root.
     func resolve(_ components: [String]) -> ServedFile? {
-        guard let base = resolvedRoot else { return nil }
+        guard let base = resolvedRoot, !components.isEmpty else { return nil }
         var path = root
-        for component in components {
-            let exact = path + "/" + component
-            if Self.exists(exact) {
-                path = exact
-                continue
-            }
-            let lower = component.lowercased()
-            guard let match = Self.entries(of: path).first(where: { $0.lowercased() == lower }) else { return nil }
-            path += "/" + match
-        }
-        guard let real = Self.realPath(path), real.hasPrefix(base.hasSuffix("/") ? base : base + "/") else { return nil }
         var info = stat()
-        guard stat(real, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        var throughLink = false
+        for component in components {
+            var name = component
+            if lstat(path + "/" + component, &info) != 0 {
+                guard let match = listings.entry(in: path, matching: component),
+                    lstat(path + "/" + match, &info) == 0
+                else { return nil }
+                name = match
+            }
+            path += "/" + name
+            if info.st_mode & S_IFMT == S_IFLNK { throughLink = true }
+        }
+        if throughLink {
+            guard let real = Self.realPath(path), real.hasPrefix(base.hasSuffix("/") ? base : base + "/"),
+                stat(real, &info) == 0
+            else { return nil }
+            path = real
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { return nil }
         let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        return ServedFile(path: real, size: Int(info.st_size), modified: nanoseconds)
+        return ServedFile(path: path, size: Int(info.st_size), modified: nanoseconds, inode: UInt64(info.st_ino))
     }
 
     static func exists(_ path: String) -> Bool {
@@ -78,13 +103,60 @@ struct ServedStore: Sendable {
     }
 }
 
+/// Lowercased listings of store folders, each kept while the folder's modification time stays
+/// the same: a miss or a request in other casing would otherwise list the folder every time,
+/// and a store's top folder holds one entry per file name ever published.
+///
+/// File systems stamp modification times from a coarse clock (a few milliseconds), so a folder
+/// changed just after it was listed can keep its time. A listing is therefore kept only when it
+/// was read well after the folder's last change; a folder changed moments ago is listed again.
+final class FolderListings: Sendable {
+    private struct Listing {
+        var modified: Int64
+        /// Lowercased name → the first stored name (in sorted order) with that spelling.
+        var names: [String: String]
+    }
+
+    /// Beyond this many folders the listings start over, which bounds the memory they hold.
+    static let capacity = 4096
+    /// How long after a folder's change its listing is trusted, in nanoseconds.
+    static let settleTime: Int64 = 100_000_000
+    private let listings = Mutex<[String: Listing]>([:])
+    /// The store root with symlinks resolved, remembered once the root exists.
+    let resolvedRoot = Mutex<String?>(nil)
+
+    /// The entry of `folder` whose name equals `name` ignoring case, or nil.
+    func entry(in folder: String, matching name: String) -> String? {
+        var info = stat()
+        guard stat(folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let lower = name.lowercased()
+        if let known = listings.withLock({ $0[folder] }), known.modified == modified { return known.names[lower] }
+        var names = [String: String]()
+        for entry in ServedStore.entries(of: folder) where names[entry.lowercased()] == nil {
+            names[entry.lowercased()] = entry
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        if Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) - modified > Self.settleTime {
+            listings.withLock {
+                if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
+                $0[folder] = Listing(modified: modified, names: names)
+            }
+        }
+        return names[lower]
+    }
+}
+
 /// A regular file found in a store.
 struct ServedFile: Sendable, Equatable {
-    /// Its path with symlinks resolved.
+    /// Its path, symlinks resolved where the request went through one.
     let path: String
     let size: Int
     /// Modification time in nanoseconds since 1970.
     let modified: Int64
+    /// The inode, which tells a file replaced by rename from the one read before.
+    var inode: UInt64 = 0
 
     /// A strong validator from size and modification time.
     var etag: String { "\"\(String(size, radix: 16))-\(String(modified, radix: 16))\"" }

@@ -6,6 +6,8 @@ import SymbolStore
 struct StoreFileServer: Sendable {
     let stores: [ServedStore]
     let limiter: ReadLimiter
+    /// Small files held in memory.
+    let contents: FileContentCache
     /// Where misses are fetched when the server is a caching proxy.
     var upstream: UpstreamProxy? = nil
     let fileIO = FileIO()
@@ -79,6 +81,11 @@ struct StoreFileServer: Sendable {
         let length = range?.count ?? 0
         headers[.contentLength] = String(length)
         guard let range, !isHead else { return Response(status: status, headers: headers) }
+        if contents.admits(file), let bytes = await contents.load(file),
+            let part = bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: length)
+        {
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: part))
+        }
         let limiter = self.limiter
         let body = try await fileIO.loadFile(path: file.path, range: range, context: context)
         return Response(

@@ -5,10 +5,12 @@ import Hummingbird
 public struct SymbolFileResponder: Sendable {
     let server: StoreFileServer
 
-    /// Serves `stores` (searched in order), reading at most `maxConcurrentReads` file bodies at once.
-    public init(stores: [String], maxConcurrentReads: Int = 16) {
+    /// Serves `stores` (searched in order), reading at most `maxConcurrentReads` file bodies at once
+    /// and keeping up to `memoryCacheBytes` of small files in memory.
+    public init(stores: [String], maxConcurrentReads: Int = 16, memoryCacheBytes: Int = 64 << 20) {
         server = StoreFileServer(
-            stores: stores.map(ServedStore.init(root:)), limiter: ReadLimiter(permits: max(1, maxConcurrentReads)))
+            stores: stores.map(ServedStore.init(root:)), limiter: ReadLimiter(permits: max(1, maxConcurrentReads)),
+            contents: FileContentCache(budget: memoryCacheBytes))
     }
 
     /// Answers a GET or HEAD whose path ends with a store key (any prefix before it is ignored).

@@ -49,8 +49,12 @@ struct FixtureStoreRouteTests {
         #expect(entries.contains { !$0.storedName.hasSuffix("_") })
     }
 
-    @Test func everyKeyIsServedByteForByte() async throws {
-        let app = ServerFixtures.server([ServerFixtures.symstore])
+    /// Bodies from disk (no memory cache) and from memory (every prefix after the first).
+    static let memoryBudgets = [0, 64 << 20]
+
+    @Test(arguments: memoryBudgets)
+    func everyKeyIsServedByteForByte(memoryCacheBytes: Int) async throws {
+        let app = ServerFixtures.server([ServerFixtures.symstore], memoryCacheBytes: memoryCacheBytes)
         try await app.test(.router) { client in
             for entry in entries {
                 let expected = try ServerFixtures.bytes(entry.path)
@@ -109,10 +113,11 @@ struct FixtureStoreRouteTests {
         }
     }
 
-    @Test func rangesAndValidators() async throws {
+    @Test(arguments: memoryBudgets)
+    func rangesAndValidators(memoryCacheBytes: Int) async throws {
         let entry = try #require(entries.first { !$0.storedName.hasSuffix("_") })
         let expected = try ServerFixtures.bytes(entry.path)
-        let app = ServerFixtures.server([ServerFixtures.symstore])
+        let app = ServerFixtures.server([ServerFixtures.symstore], memoryCacheBytes: memoryCacheBytes)
         try await app.test(.router) { client in
             try await client.execute(uri: "/\(entry)", method: .get, headers: [.range: "bytes=2-9"]) {
                 #expect($0.status == .partialContent)
@@ -236,6 +241,41 @@ struct BuiltStoreRouteTests {
         }
     }
 
+    @Test func answersFollowFilesReplacedOrAddedInTheStore() async throws {
+        let store = try ServerFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        try ServerFixtures.write(Array("one!".utf8), at: "a.pdb/AB1/a.pdb", in: store)
+        // Old folders, so that their listings are kept and must be noticed to change.
+        let old = Date(timeIntervalSinceNow: -3600)
+        for folder in [store, store + "/a.pdb", store + "/a.pdb/AB1"] {
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: folder)
+        }
+        let app = ServerFixtures.server([store])
+        try await app.test(.router) { client in
+            for _ in 0..<2 {
+                try await client.execute(uri: "/A.PDB/ab1/a.pdb", method: .get) { #expect(String(buffer: $0.body) == "one!") }
+            }
+            // Publishers replace a file by renaming a new one over it; the size stays the same here.
+            try ServerFixtures.write(Array("two!".utf8), at: "a.pdb/AB1/a.pdb.tmp", in: store)
+            #expect(rename(store + "/a.pdb/AB1/a.pdb.tmp", store + "/a.pdb/AB1/a.pdb") == 0)
+            try await client.execute(uri: "/a.pdb/AB1/a.pdb", method: .get) { #expect(String(buffer: $0.body) == "two!") }
+            try await client.execute(uri: "/a.pdb/AB1/a.pdb", method: .get, headers: [.range: "bytes=1-2"]) {
+                #expect($0.status == .partialContent)
+                #expect(String(buffer: $0.body) == "wo")
+            }
+            // A miss in other casing, then the file arrives: the root's listing is read again.
+            try await client.execute(uri: "/B.PDB/cd1/b.pdb", method: .get) { #expect($0.status == .notFound) }
+            try ServerFixtures.write(Array("bee".utf8), at: "b.pdb/CD1/b.pdb", in: store)
+            try await client.execute(uri: "/B.PDB/cd1/b.pdb", method: .get) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "bee")
+            }
+            // And a file removed is no longer served from memory.
+            try FileManager.default.removeItem(atPath: store + "/a.pdb/AB1/a.pdb")
+            try await client.execute(uri: "/a.pdb/AB1/a.pdb", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+
     @Test func storesAreSearchedInOrderAndTwoTierStoresWork() async throws {
         let base = try ServerFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: base) }
@@ -353,4 +393,45 @@ actor InFlightCounter {
         peak = max(peak, current)
     }
     func leave() { current -= 1 }
+}
+
+@Suite("File content cache", .ownThread)
+struct FileContentCacheTests {
+    @Test func staysWithinItsBudgetDroppingTheLeastRecentlyUsed() async throws {
+        let root = try ServerFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for name in ["a", "b", "c"] {
+            try ServerFixtures.write(Array(repeating: UInt8(ascii: "x"), count: 40), at: name, in: root)
+        }
+        try ServerFixtures.write(Array(repeating: 0, count: 101), at: "big", in: root)
+        let store = ServedStore(root: root)
+        let a = try #require(store.resolve(["a"]))
+        let b = try #require(store.resolve(["b"]))
+        let c = try #require(store.resolve(["c"]))
+        let big = try #require(store.resolve(["big"]))
+        let cache = FileContentCache(budget: 100, largestFile: 100)
+
+        #expect(await cache.load(a)?.readableBytes == 40)
+        #expect(await cache.load(b)?.readableBytes == 40)
+        #expect(cache.cached(a) != nil)  // a is now used more recently than b
+        #expect(await cache.load(c)?.readableBytes == 40)
+        #expect(cache.heldBytes == 80)
+        #expect(cache.cached(b) == nil)
+        #expect(cache.cached(a) != nil && cache.cached(c) != nil)
+        #expect(!cache.admits(big))
+        #expect(await cache.load(big) == nil)
+        #expect(cache.heldBytes == 80)
+    }
+
+    @Test func aFileChangedSinceItWasFoundIsNotHeld() async throws {
+        let root = try ServerFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try ServerFixtures.write(Array("first".utf8), at: "f", in: root)
+        let found = try #require(ServedStore(root: root).resolve(["f"]))
+        try ServerFixtures.write(Array("other".utf8), at: "g", in: root)
+        #expect(rename(root + "/g", root + "/f") == 0)
+        let cache = FileContentCache(budget: 100)
+        #expect(await cache.load(found) == nil)
+        #expect(cache.heldBytes == 0)
+    }
 }

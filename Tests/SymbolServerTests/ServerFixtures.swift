@@ -21,8 +21,10 @@ enum ServerFixtures {
         return logger
     }
 
-    static func server(_ stores: [String], port: Int = 0) -> some ApplicationProtocol {
-        buildSymbolServer(configuration: SymbolServerConfiguration(stores: stores, port: port, logger: quietLogger))
+    static func server(_ stores: [String], port: Int = 0, memoryCacheBytes: Int = 64 << 20) -> some ApplicationProtocol {
+        buildSymbolServer(
+            configuration: SymbolServerConfiguration(
+                stores: stores, port: port, memoryCacheBytes: memoryCacheBytes, logger: quietLogger))
     }
 
     /// A new empty folder under the temporary folder; the caller removes it.
