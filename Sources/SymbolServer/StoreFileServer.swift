@@ -39,7 +39,8 @@ struct StoreFileServer: Sendable {
         case .symsrv(let fileName, let index, let storedName):
             // A publisher killed mid-write leaves `<stored name>.tmp-<pid>-<n>` (StorePublisher's
             // temporary files): never a key's name, and possibly incomplete.
-            guard !storedName.contains(".tmp-") else { return nil }
+            // (Searched as bytes: Foundation's `contains` goes through NSString on every request.)
+            guard storedName.utf8.firstRange(of: ".tmp-".utf8) == nil else { return nil }
             let key = StoreKey(fileName: fileName, index: index, storedName: storedName)
             for store in stores { if let file = store.file(for: key) { return file } }
             return nil

@@ -9,11 +9,12 @@ public enum CabinetWriter {
     /// The cabinet bytes for one file named `name` with `contents`.
     /// `dosDate` and `dosTime` are the MS-DOS date and time stored in `CFFILE`.
     public static func mszipCabinet(name: String, contents: [UInt8], dosDate: UInt16 = 0, dosTime: UInt16 = 0) -> [UInt8] {
+        var encoder = MSZIPEncoder()
         var blocks = [[UInt8]]()
         var start = 0
         repeat {
             let end = min(start + blockSize, contents.count)
-            blocks.append(compressBlock(contents, from: start, to: end))
+            blocks.append(encoder.compressBlock(contents, from: start, to: end))
             start = end
         } while start < contents.count
         let nameBytes = Array(name.utf8) + [0]
@@ -67,48 +68,68 @@ public enum CabinetWriter {
         }
         return out
     }
+}
 
-    /// `CK` and one final deflate block for `input[from..<to]`.
-    static func compressBlock(_ input: [UInt8], from start: Int, to end: Int) -> [UInt8] {
+/// The deflate side of MSZIP: greedy LZ77 matches coded with the fixed Huffman code.
+///
+/// One encoder serves every block of a file, so its hash table still holds the positions of
+/// the previous block, which the decoder keeps as its window. Codes are looked up in tables
+/// built once, with their bits already in the order deflate writes them.
+struct MSZIPEncoder {
+    /// The latest position of each 3-byte hash, as offsets into the file (-1: none).
+    private var head = [Int32](repeating: -1, count: 1 << MSZIPEncoder.hashBits)
+    private static let hashBits = 15
+
+    /// `CK` and one final deflate block for `input[start..<end]`, or a stored block when that is smaller.
+    mutating func compressBlock(_ input: [UInt8], from start: Int, to end: Int) -> [UInt8] {
         var bits = LSBBitWriter()
-        bits.bytes = [0x43, 0x4B]
-        bits.write(1, count: 1)  // BFINAL
-        bits.write(1, count: 2)  // BTYPE = fixed Huffman
-        var head = [Int](repeating: -1, count: 1 << 15)
-        func hash(_ at: Int) -> Int {
-            (Int(input[at]) << 10 ^ Int(input[at + 1]) << 5 ^ Int(input[at + 2])) & 0x7FFF
-        }
-        // Prime the hash with the previous block, which the decoder still holds.
-        var prime = max(0, start - Inflater.windowSize)
-        while prime + 2 < start {
-            head[hash(prime)] = prime
-            prime += 1
-        }
+        bits.bytes.reserveCapacity((end - start) + (end - start) / 8 + 16)
+        bits.bytes += [0x43, 0x4B]
+        bits.write(0b011, count: 3)  // BFINAL, BTYPE = fixed Huffman
+        let literals = Self.literalCodes
+        let lengths = Self.lengthCodes
+        let window = Inflater.windowSize
+        let hashShift = 32 - Self.hashBits
+        // The table leaves `self` while its span is open, so that no copy is made.
+        var table = [Int32]()
+        swap(&table, &head)
+        defer { swap(&table, &head) }
+        let bytes = input.span
+        var head = table.mutableSpan
         var at = start
         while at < end {
             var length = 0
             var distance = 0
             if at + 2 < end {
-                let key = hash(at)
-                let candidate = head[key]
-                head[key] = at
-                if candidate >= 0, at - candidate <= Inflater.windowSize {
+                let key = Self.hash(bytes, at, shift: hashShift)
+                let candidate = Int(head[key])
+                head[key] = Int32(truncatingIfNeeded: at)
+                if candidate >= 0, at - candidate <= window {
                     let limit = min(258, end - at)
-                    while length < limit && input[candidate + length] == input[at + length] { length += 1 }
+                    while length < limit && bytes[candidate + length] == bytes[at + length] { length += 1 }
                     distance = at - candidate
                 }
             }
             if length >= 3 {
-                writeLength(&bits, length)
-                writeDistance(&bits, distance)
-                for skipped in (at + 1)..<(at + length) where skipped + 2 < end { head[hash(skipped)] = skipped }
+                let code = lengths[length]
+                bits.write(Int(code & 0xFFFF), count: Int(code >> 16))
+                let (distanceCode, distanceBits) = Self.distanceCode(distance)
+                bits.write(distanceCode, count: distanceBits)
+                var skipped = at + 1
+                let last = min(at + length, end - 2)
+                while skipped < last {
+                    head[Self.hash(bytes, skipped, shift: hashShift)] = Int32(truncatingIfNeeded: skipped)
+                    skipped += 1
+                }
                 at += length
             } else {
-                writeLiteral(&bits, Int(input[at]))
+                let code = literals[Int(bytes[at])]
+                bits.write(Int(code & 0xFFFF), count: Int(code >> 16))
                 at += 1
             }
         }
-        writeLiteral(&bits, 256)
+        let endCode = literals[256]
+        bits.write(Int(endCode & 0xFFFF), count: Int(endCode >> 16))
         bits.flush()
         let count = end - start
         // A stored block costs 5 bytes of header; use it when the code does not pay.
@@ -122,27 +143,58 @@ public enum CabinetWriter {
         return bits.bytes
     }
 
-    static func writeLiteral(_ bits: inout LSBBitWriter, _ symbol: Int) {
-        switch symbol {
-        case 0..<144: bits.writeCode(0x30 + symbol, length: 8)
-        case 144..<256: bits.writeCode(0x190 + symbol - 144, length: 9)
-        case 256..<280: bits.writeCode(symbol - 256, length: 7)
-        default: bits.writeCode(0xC0 + symbol - 280, length: 8)
-        }
+    /// A multiplicative hash of the three bytes at `at`.
+    @inline(__always)
+    private static func hash(_ bytes: borrowing Span<UInt8>, _ at: Int, shift: Int) -> Int {
+        let value = UInt32(bytes[at]) << 16 | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2])
+        return Int((value &* 2_654_435_761) >> UInt32(shift))
     }
 
-    static func writeLength(_ bits: inout LSBBitWriter, _ length: Int) {
+    /// Fixed-code literal/length symbols 0...287: bit count << 16 | code bits in writing order.
+    static let literalCodes: [UInt32] = (0..<288).map { symbol in
+        let (code, length): (Int, Int)
+        switch symbol {
+        case 0..<144: (code, length) = (0x30 + symbol, 8)
+        case 144..<256: (code, length) = (0x190 + symbol - 144, 9)
+        case 256..<280: (code, length) = (symbol - 256, 7)
+        default: (code, length) = (0xC0 + symbol - 280, 8)
+        }
+        return UInt32(length) << 16 | UInt32(reversed(code, length))
+    }
+
+    /// Match lengths 0...258 (3 and up used): the length symbol's code followed by its extra bits.
+    static let lengthCodes: [UInt32] = (0...258).map { length in
+        guard length >= 3 else { return 0 }
         var index = Inflater.lengthBase.count - 1
         while Inflater.lengthBase[index] > length { index -= 1 }
-        writeLiteral(&bits, 257 + index)
-        bits.write(length - Inflater.lengthBase[index], count: Inflater.lengthExtra[index])
+        let symbol = literalCodes[257 + index]
+        let symbolBits = Int(symbol >> 16)
+        let extra = UInt32(length - Inflater.lengthBase[index]) << UInt32(symbolBits)
+        return UInt32(symbolBits + Inflater.lengthExtra[index]) << 16 | (symbol & 0xFFFF) | extra
     }
 
-    static func writeDistance(_ bits: inout LSBBitWriter, _ distance: Int) {
-        var index = Inflater.distanceBase.count - 1
-        while Inflater.distanceBase[index] > distance { index -= 1 }
-        bits.writeCode(index, length: 5)
-        bits.write(distance - Inflater.distanceBase[index], count: Inflater.distanceExtra[index])
+    /// The distance symbol's 5-bit code followed by its extra bits, and their total count.
+    @inline(__always)
+    static func distanceCode(_ distance: Int) -> (bits: Int, count: Int) {
+        // Symbols pair up per power of two: 2·log2(d−1) and one more when the next bit is set.
+        let index: Int
+        if distance <= 4 {
+            index = distance - 1
+        } else {
+            let log = Int.bitWidth - 1 - (distance - 1).leadingZeroBitCount
+            index = 2 * log + (((distance - 1) >> (log - 1)) & 1)
+        }
+        let extraCount = Inflater.distanceExtra[index]
+        return (reversedDistanceSymbols[index] | (distance - Inflater.distanceBase[index]) << 5, 5 + extraCount)
+    }
+
+    private static let reversedDistanceSymbols: [Int] = (0..<30).map { reversed($0, 5) }
+
+    /// `code`'s low `length` bits in reverse order: Huffman codes are written most significant bit first.
+    private static func reversed(_ code: Int, _ length: Int) -> Int {
+        var result = 0
+        for bit in 0..<length where code & (1 << bit) != 0 { result |= 1 << (length - 1 - bit) }
+        return result
     }
 }
 
@@ -152,25 +204,29 @@ struct LSBBitWriter {
     var buffer: UInt64 = 0
     var count = 0
 
+    /// Appends the low `bitCount` (at most 32) bits of `value`.
+    @inline(__always)
     mutating func write(_ value: Int, count bitCount: Int) {
-        buffer |= UInt64(value) << UInt64(count)
+        buffer |= UInt64(truncatingIfNeeded: value) << UInt64(count)
         count += bitCount
-        while count >= 8 {
-            bytes.append(UInt8(buffer & 0xFF))
-            buffer >>= 8
-            count -= 8
+        if count >= 32 {
+            // Four bytes at a time: a byte per append cost as much as finding the matches.
+            bytes.append(UInt8(truncatingIfNeeded: buffer))
+            bytes.append(UInt8(truncatingIfNeeded: buffer >> 8))
+            bytes.append(UInt8(truncatingIfNeeded: buffer >> 16))
+            bytes.append(UInt8(truncatingIfNeeded: buffer >> 24))
+            buffer >>= 32
+            count -= 32
         }
     }
 
-    /// Writes a Huffman code, whose bits go most significant first.
-    mutating func writeCode(_ code: Int, length: Int) {
-        var reversed = 0
-        for bit in 0..<length where code & (1 << bit) != 0 { reversed |= 1 << (length - 1 - bit) }
-        write(reversed, count: length)
-    }
-
+    /// Writes out the bits held, the last byte padded with zeros.
     mutating func flush() {
-        if count > 0 { bytes.append(UInt8(buffer & 0xFF)) }
+        while count > 0 {
+            bytes.append(UInt8(truncatingIfNeeded: buffer))
+            buffer >>= 8
+            count -= 8
+        }
         buffer = 0
         count = 0
     }

@@ -87,6 +87,18 @@ struct LZXBitWriter {
         #expect(bytes == contents)
     }
 
+    @Test func matchesReachAcrossBlocks() throws {
+        // 20,000 random bytes five times over: each repeat matches 20,000 bytes back, often in the
+        // previous 32 KiB block, which only an encoder whose table carries across blocks finds.
+        var generator = SystemRandomNumberGenerator()
+        let unit = (0..<20000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let contents = unit + unit + unit + unit + unit
+        let cabinet = CabinetWriter.mszipCabinet(name: "r.pdb", contents: contents)
+        // Only the first copy is incompressible; every later one is a match into the window.
+        #expect(cabinet.count < unit.count + unit.count / 4)
+        #expect(try Self.open(cabinet).extractSingleFile(limit: 1 << 20).1 == contents)
+    }
+
     @Test func ourCabinetsReadByCabarchive() throws {
         let contents = (0..<70000).map { UInt8(truncatingIfNeeded: $0 * 7 / 13) }
         let folder = try makeTemporaryFolder("cab")
