@@ -4,12 +4,20 @@ import TestSupport
 
 /// Temporary folders and stores for the client tests.
 enum Scratch {
-    /// A fresh empty folder under the temporary directory.
+    /// A fresh empty folder, removed with the others when the test process exits.
     static func folder(_ name: String) throws -> String {
-        let path = NSTemporaryDirectory() + "postmortem-client-\(name)-\(UUID().uuidString)"
+        let path = root + "/\(name)-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+
+    /// One folder per test process holding every scratch folder: the tests share stores with
+    /// servers and fetchers that outlive a single test's scope, so they are removed at exit.
+    private static let root: String = {
+        let path = NSTemporaryDirectory() + "postmortem-client-tests-\(getpid())-\(UUID().uuidString)"
+        atexit { try? FileManager.default.removeItem(atPath: Scratch.root) }
+        return path
+    }()
 
     /// Puts `bytes` at `<root>/<relativePath>`.
     static func put(_ bytes: Data, at relativePath: String, in root: String) throws {
