@@ -31,14 +31,19 @@ public struct WorkerSettings: Sendable {
     public var analysisTimeout: Duration
     /// Whether each analysis runs in this process or in a child process of its own.
     public var isolation: AnalysisIsolation
+    /// The most memory, in MiB, a child analysis may hold (heap and stacks; the mapped dump does not
+    /// count) before it is killed and its report failed (nil: no limit). In-process analyses share the
+    /// service's memory and are not limited.
+    public var analysisMemoryLimitMB: Int?
 
     /// Creates worker settings.
     public init(
         concurrency: Int = 2, lease: Duration = .seconds(120), maxAttempts: Int = 3, retryBase: Duration = .seconds(5),
         pollInterval: Duration = .milliseconds(200), analysisTimeout: Duration = .seconds(300),
-        isolation: AnalysisIsolation = .inProcess
+        isolation: AnalysisIsolation = .inProcess, analysisMemoryLimitMB: Int? = nil
     ) {
         self.analysisTimeout = analysisTimeout
+        self.analysisMemoryLimitMB = analysisMemoryLimitMB
         self.isolation = isolation
         self.concurrency = concurrency
         self.lease = lease

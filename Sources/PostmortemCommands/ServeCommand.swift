@@ -117,6 +117,13 @@ struct ServeCommand: ParsableCommand {
             valueName: "process|thread"))
     var isolation: ServeIsolation = .process
 
+    @Option(
+        name: .customLong("analysis-memory-limit-mb"),
+        help: ArgumentHelp(
+            "The most memory one child analysis may hold, in MiB, before it is killed (0: no limit); with --isolation process.",
+            valueName: "N"))
+    var analysisMemoryLimitMB: Int = 4096
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         if let database {
@@ -131,6 +138,9 @@ struct ServeCommand: ParsableCommand {
         }
         for text in token where AccessToken(parsing: text) == nil {
             throw ValidationError("--token takes SECRET:SCOPE[,SCOPE...] with a secret of 16+ characters (got '\(text)')")
+        }
+        guard (0...(1 << 30)).contains(analysisMemoryLimitMB) else {
+            throw ValidationError("--analysis-memory-limit-mb must be between 0 and \(1 << 30)")
         }
         guard workers >= 1, lease >= 1, maxAttempts >= 1, analysisTimeout >= 1 else {
             throw ValidationError("--workers, --lease, --max-attempts and --analysis-timeout must be positive")
@@ -226,7 +236,8 @@ struct ServeCommand: ParsableCommand {
             access: AccessPolicy(tokens: try tokens(), openSubmit: !submitRequiresToken),
             worker: WorkerSettings(
                 concurrency: workers, lease: .seconds(lease), maxAttempts: maxAttempts,
-                analysisTimeout: .seconds(analysisTimeout), isolation: try analysisIsolation()),
+                analysisTimeout: .seconds(analysisTimeout), isolation: try analysisIsolation(),
+                analysisMemoryLimitMB: analysisMemoryLimitMB > 0 ? analysisMemoryLimitMB : nil),
             onServerRunning: { [role, host, data, logFormat] port in
                 let text = "serve: \(role.rawValue) on http://\(host):\(port) (data in \(data))"
                 // In JSON mode every line must parse, this one included.

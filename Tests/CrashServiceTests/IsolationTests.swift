@@ -42,6 +42,29 @@ struct IsolationTests {
         #expect(crash.signature == "`anonymous namespace'::CrashFunction")
     }
 
+    @Test func aChildOverItsMemoryLimitIsStoppedAndItsDumpFails() async throws {
+        let tools = try ServiceFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: tools) }
+        let analyzer = try Self.writeAnalyzer(in: tools)
+        let hog = tools + "/hog.dmp"
+        try Data("HOGME".utf8).write(to: URL(fileURLWithPath: hog))
+        let limited = ChildProcessAnalysis(executable: analyzer, options: try Self.options(), memoryLimitMB: 64)
+        let start = ContinuousClock.now
+        guard case .unreadable(let reason) = await limited.run(dump: hog, timeout: .seconds(120)) else {
+            Issue.record("a child over its memory limit was not stopped")
+            return
+        }
+        #expect(reason.hasPrefix("the analysis used more than 64 MiB ("), "\(reason)")
+        #expect(ContinuousClock.now - start < .seconds(60), "the child was not stopped before it ended by itself")
+        // A real analysis stays well within the same limit.
+        let dump = TestEnvironment.local("rust-minidump/test.dmp")
+        guard case .done(let crash) = await limited.run(dump: dump, timeout: .seconds(120)) else {
+            Issue.record("a child within its memory limit did not report")
+            return
+        }
+        #expect(crash.signature == "`anonymous namespace'::CrashFunction")
+    }
+
     @Test func aMalformedDumpIsUnreadableWithTheAnalyzersReason() async throws {
         let folder = try ServiceFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -57,7 +80,7 @@ struct IsolationTests {
     }
 
     /// A stand-in analyzer: traps on dumps holding CRASHME, hangs on HANGME (writing its pid
-    /// first), and runs the real `postmortem` on anything else.
+    /// first), holds 256 MiB on HOGME, and runs the real `postmortem` on anything else.
     static func writeAnalyzer(in folder: String) throws -> String {
         let script = """
             #!/bin/sh
@@ -65,6 +88,7 @@ struct IsolationTests {
             for dump; do :; done
             if grep -q -e CRASHME -- "$dump"; then kill -SEGV $$; fi
             if grep -q -e HANGME -- "$dump"; then echo $$ > '\(folder)/hung.pid'; exec sleep 600; fi
+            if grep -q -e HOGME -- "$dump"; then exec python3 -c 'import time; hog = b"x" * (256 << 20); time.sleep(60)'; fi
             exec '\(TestEnvironment.postmortemExecutable)' "$@"
 
             """

@@ -15,6 +15,9 @@ public enum AnalysisIsolation: Sendable, Equatable {
 struct ChildProcessAnalysis: Sendable {
     let executable: String
     let options: AnalysisOptions
+    /// The most anonymous memory (heap and stacks, not the mapped dump) the child may hold, in
+    /// MiB, before it is killed; nil for no limit.
+    var memoryLimitMB: Int? = nil
 
     /// The `postmortem analyze` arguments that search what `options` names, for the dump at `dump`.
     static func arguments(options: AnalysisOptions, dump: String) -> [String] {
@@ -56,9 +59,28 @@ struct ChildProcessAnalysis: Sendable {
             return .transient("cannot start the analysis process \(executable): \(error)")
         }
         let watchdog = Watchdog(process: process)
+        let limitKB = memoryLimitMB.map { $0 << 10 }
         let timer = Task {
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { watchdog.expire() }
+            // The limit is watched from here rather than set in the child with setrlimit: a child
+            // whose thread creation fails under RLIMIT_DATA waits in libdispatch forever instead of
+            // failing, and a parent's check names the cause.
+            let deadline = ContinuousClock.now + timeout
+            while !Task.isCancelled {
+                let now = ContinuousClock.now
+                if now >= deadline {
+                    watchdog.expire()
+                    return
+                }
+                guard let limitKB else {
+                    try? await Task.sleep(until: deadline)
+                    continue
+                }
+                if let used = Self.anonymousMemoryKB(of: process.processIdentifier), used > limitKB {
+                    watchdog.exceed(usedKB: used)
+                    return
+                }
+                try? await Task.sleep(for: min(.milliseconds(50), deadline - now))
+            }
         }
         // Both pipes are drained at once, so a large report cannot block the child on a full pipe.
         let drained = try? await blocking {
@@ -77,6 +99,10 @@ struct ChildProcessAnalysis: Sendable {
         }
         let (stdout, stderr) = drained ?? (Data(), Data())
         timer.cancel()
+        if let used = watchdog.exceededKB, let memoryLimitMB {
+            // The same dump drives the analysis to the same size every time: not worth a retry.
+            return .unreadable("the analysis used more than \(memoryLimitMB) MiB (\(used >> 10) MiB) and was stopped")
+        }
         return Self.outcome(
             reason: process.terminationReason, status: process.terminationStatus, timedOut: watchdog.didExpire,
             stdout: stdout, stderr: stderr, dump: dump)
@@ -118,6 +144,17 @@ struct ChildProcessAnalysis: Sendable {
         return String(trimmed.prefix(500))
     }
 
+    /// The process's resident anonymous memory (`RssAnon` in /proc/PID/status) in KiB, or nil
+    /// when it cannot be read (the process is gone, or the system has no /proc).
+    static func anonymousMemoryKB(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("RssAnon:") {
+            // "RssAnon:\t   1234 kB"
+            return line.dropFirst("RssAnon:".count).split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) }
+        }
+        return nil
+    }
+
     static func signalName(_ number: Int32) -> String {
         let names: [Int32: String] = [
             SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
@@ -127,12 +164,13 @@ struct ChildProcessAnalysis: Sendable {
     }
 }
 
-/// Kills a child that overruns its time, unless it has already been reaped (its pid may be reused).
+/// Kills a child that overruns its time or memory, unless it has already been reaped (its pid may be reused).
 private final class Watchdog: @unchecked Sendable {
     private let lock = NSLock()
     private let process: Process
     private var reaped = false
     private var expired = false
+    private var exceeded: Int?
 
     init(process: Process) { self.process = process }
 
@@ -144,7 +182,19 @@ private final class Watchdog: @unchecked Sendable {
         }
     }
 
+    /// Kills a child found holding `usedKB` of memory, over its limit.
+    func exceed(usedKB: Int) {
+        lock.withLock {
+            guard !reaped, process.isRunning else { return }
+            exceeded = usedKB
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
+
     func exited() { lock.withLock { reaped = true } }
+
+    /// The memory the child held when it was killed for it, in KiB.
+    var exceededKB: Int? { lock.withLock { exceeded } }
 
     var didExpire: Bool { lock.withLock { expired } }
 }

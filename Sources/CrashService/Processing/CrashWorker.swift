@@ -145,8 +145,10 @@ public struct CrashWorker: Service {
     private func analyze(path: String) async -> Outcome {
         let options = self.options
         if case .childProcess(let executable) = settings.isolation {
-            return await ChildProcessAnalysis(executable: executable, options: options)
-                .run(dump: path, timeout: settings.analysisTimeout)
+            return await ChildProcessAnalysis(
+                executable: executable, options: options, memoryLimitMB: settings.analysisMemoryLimitMB
+            )
+            .run(dump: path, timeout: settings.analysisTimeout)
         }
         let race = OutcomeRace()
         return await withCheckedContinuation { continuation in
