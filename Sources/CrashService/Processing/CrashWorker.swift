@@ -14,12 +14,16 @@ public struct CrashWorker: Service {
     let logger: Logger
     /// Unique per process, so leases tell workers of different processes apart.
     let name: String
+    /// What a child analysis needs to read `s3://` stores on its symbol path.
+    let childEnvironment: [String: String]
 
-    /// Creates a worker pool of `settings.concurrency` loops.
+    /// Creates a worker pool of `settings.concurrency` loops; `objectStorage` signs the symbol path's
+    /// `s3://` stores in child analyses.
     public init(
         database: any CrashDatabase, storage: any DumpStorage, settings: WorkerSettings, symbols: SymbolLocations,
-        metrics: ServiceMetrics, logger: Logger
+        metrics: ServiceMetrics, logger: Logger, objectStorage: S3Configuration? = nil
     ) {
+        self.childEnvironment = objectStorage?.symbolEnvironment ?? [:]
         self.database = database
         self.storage = storage
         self.settings = settings
@@ -145,7 +149,7 @@ public struct CrashWorker: Service {
     private func analyze(path: String) async -> Outcome {
         let options = self.options
         if case .childProcess(let executable) = settings.isolation {
-            return await ChildProcessAnalysis(executable: executable, options: options)
+            return await ChildProcessAnalysis(executable: executable, options: options, environment: childEnvironment)
                 .run(dump: path, timeout: settings.analysisTimeout)
         }
         let race = OutcomeRace()
