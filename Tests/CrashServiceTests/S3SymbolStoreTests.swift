@@ -247,3 +247,56 @@ struct S3SymbolStoreTests {
         }
     }
 }
+
+/// `postmortem serve` processes as on separate machines: their own data folders, one PostgreSQL
+/// database, one bucket. Symbols two `api` processes accept are what a `worker` symbolizes with.
+@Suite("Symbols shared through object storage by separate processes", .serialized, .ownThread)
+struct S3SymbolProcessTests {
+    @Test func aWorkerUsesSymbolsThatOtherProcessesAccepted() async throws {
+        let expected = try await S3SymbolStoreTests.localFrames()
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let s3 = S3Configuration(
+            location: try #require(S3Location(url: "s3://shared-symbols")), endpoint: moto.endpoint, region: "us-east-1",
+            credentials: ObjectStorageTests.credentials)
+        try await S3Client(configuration: s3).createBucket()
+        let folders = try (0..<3).map { _ in try ServiceFixtures.temporaryFolder() }
+        defer { folders.forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        let environment = [
+            "AWS_ACCESS_KEY_ID": ObjectStorageTests.credentials.accessKeyID,
+            "AWS_SECRET_ACCESS_KEY": ObjectStorageTests.credentials.secretAccessKey,
+        ]
+        let symbolsToken = ["--token", "\(ServiceFixtures.symbolsToken.secret):symbols"]
+        try await withPostgresServer { server in
+            let shared = ["--database", server.url, "--storage", "s3://shared-symbols/prod", "--s3-endpoint", moto.endpoint]
+            let apis = try folders.prefix(2).map { data in
+                try ServeProcess(data: data, arguments: shared + symbolsToken + ["--role", "api"], environment: environment)
+            }
+            defer { apis.forEach { $0.terminate() } }
+            // No symbol path of its own, and analyses in child processes (the default).
+            let worker = try ServeProcess(
+                data: folders[2], arguments: shared + ["--role", "worker", "--symbol-path", ""], environment: environment)
+            defer { worker.terminate() }
+
+            let kernel32 = TestEnvironment.local("symbols/kernel32.pdb/BCE8785C57B44245A669896B6A19B9542/kernel32.sym")
+            let first = try await SymbolUploadTests.upload(
+                apis[0].base, files: [("test_app.sym", try ServiceFixtures.bytes(SymbolUploadTests.sym))])
+            let second = try await SymbolUploadTests.upload(
+                apis[1].base, files: [("kernel32.sym", try ServiceFixtures.bytes(kernel32))])
+            #expect(first.status == 200, "\(first.text) \(apis[0].output)")
+            #expect(second.status == 200, "\(second.text) \(apis[1].output)")
+            #expect(
+                Set([first.text, second.text].compactMap { try? SymbolUploadTests.published($0).transaction })
+                    == ["0000000001", "0000000002"])
+
+            let dump = try ServiceFixtures.bytes(TestEnvironment.local("rust-minidump/test.dmp"))
+            let id = try #require(
+                LiveServiceTests.crashID(try await LiveClient.submit(.crashpad(dump: dump), to: apis[1].base).text))
+            let report = try #require(try await LiveServiceTests.settle([id], base: apis[0].base).first)
+            #expect(report.signature == "`anonymous namespace'::CrashFunction", "\(report.failure ?? "") \(worker.output)")
+            #expect(try await SymbolUploadTests.frameNames(id, base: apis[0].base) == expected)
+            for data in folders.prefix(2) { #expect(!FileManager.default.fileExists(atPath: data + "/symbols")) }
+            #expect(FileManager.default.fileExists(atPath: folders[2] + "/symbol-cache/" + SymbolUploadTests.symKey))
+        }
+    }
+}
