@@ -14,7 +14,7 @@ public final class S3SymbolTransport: SymbolTransport, @unchecked Sendable {
     let endpoint: String
     let region: String
     let credentials: AWSCredentials
-    private let makeFallback: ((FetchConfiguration) -> any SymbolTransport)?
+    private let makeFallback: (@Sendable (FetchConfiguration) -> any SymbolTransport)?
     private let configuration: FetchConfiguration
     private let lock = NSLock()
     private var fallback: (any SymbolTransport)?
