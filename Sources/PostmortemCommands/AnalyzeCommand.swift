@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import CrashService
 import Foundation
 import KernelDump
 import StackWalk
@@ -77,7 +78,9 @@ struct AnalyzeCommand: ParsableCommand {
             // Rescued images are searched after the real ones, so a real binary still wins.
             searchPath.entries.append(.folder(rescue))
         }
-        var fetch = FetchConfiguration().withHTTP()
+        // `s3://` stores on the path are read with the environment's credentials (as the service's child
+        // analyses do); without credentials they are unreachable servers like any other.
+        var fetch = FetchConfiguration().withHTTP().withS3Symbols(environment: ProcessInfo.processInfo.environment)
         fetch.readTimeout = .seconds(timeout)
         fetch.progress = FetchConfiguration.standardErrorIfTerminal
         let options = AnalysisOptions(

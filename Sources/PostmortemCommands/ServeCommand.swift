@@ -75,7 +75,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Uploads one client address may send at once (default: 10 seconds' worth).", valueName: "N"))
     var submitBurst: Int?
 
-    @Option(help: ArgumentHelp("Keep dumps and attachments in S3-compatible object storage.", valueName: "s3://BUCKET[/PREFIX]"))
+    @Option(
+        help: ArgumentHelp(
+            "Keep dumps, attachments and the symbol store in S3-compatible object storage.", valueName: "s3://BUCKET[/PREFIX]"))
     var storage: String?
 
     @Option(

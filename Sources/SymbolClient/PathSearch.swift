@@ -193,7 +193,9 @@ struct PathSearch: Sendable {
     {
         let store = caches[0]
         let misses = NegativeCache(store: store)
-        if misses.isFreshMiss(key, server: base, lifetime: configuration.negativeCacheLifetime) {
+        // A store that gains files under its readers (the crash service's own) must be asked every time.
+        let remembers = downloader.transport?.remembersMisses(on: base) ?? true
+        if remembers, misses.isFreshMiss(key, server: base, lifetime: configuration.negativeCacheLifetime) {
             notes.searched.append("\(Self.url(base, key)) (miss remembered)")
             return nil
         }
@@ -239,7 +241,7 @@ struct PathSearch: Sendable {
                     return found(key, try store.install(temporary, as: key), source: target, caches: caches, notes: &notes)
                 }
             }
-            misses.recordMiss(key, server: base)
+            if remembers { misses.recordMiss(key, server: base) }
             return nil
         } catch {
             notes.errors.append("\(error)")

@@ -8,6 +8,14 @@ public protocol SymbolTransport: Sendable {
     func get(_ url: String, to path: String, configuration: FetchConfiguration) async throws(TransportError)
     /// Releases connections; called once, when the fetcher that made the transport shuts down.
     func shutdown() async
+    /// Whether a miss on the server at `url` may be remembered in the negative cache.
+    func remembersMisses(on url: String) -> Bool
+}
+
+extension SymbolTransport {
+    /// Misses are remembered: a public symbol server's answer changes rarely, and asking again for
+    /// every dump would cost a round trip per module.
+    public func remembersMisses(on url: String) -> Bool { true }
 }
 
 /// Why a transport's GET failed, in the terms the fetcher's retry policy needs.

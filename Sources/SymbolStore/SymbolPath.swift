@@ -13,7 +13,8 @@ public struct SymbolPath: Sendable, Hashable {
         case defaultDownstream
         /// A local folder or a UNC share.
         case directory(String)
-        /// An HTTP(S) symbol server.
+        /// An HTTP(S) symbol server, or an `s3://bucket/prefix` store, which only a transport that
+        /// knows object storage can read (the crash service's).
         case url(String)
     }
 
@@ -145,7 +146,8 @@ public struct SymbolPath: Sendable, Hashable {
     }
 
     static func location(_ bytes: ArraySlice<UInt8>) -> Location {
-        hasPrefix(bytes, "http://") || hasPrefix(bytes, "https://") ? .url(string(bytes)) : .directory(string(bytes))
+        hasPrefix(bytes, "http://") || hasPrefix(bytes, "https://") || hasPrefix(bytes, "s3://")
+            ? .url(string(bytes)) : .directory(string(bytes))
     }
 
     /// The symbol path the debuggers build from the environment: `_NT_ALT_SYMBOL_PATH`

@@ -64,7 +64,8 @@ public func buildCrashService(parts: ServiceParts) -> some ApplicationProtocol {
         services.append(
             CrashWorker(
                 database: parts.database, storage: parts.storage, settings: configuration.worker,
-                symbols: configuration.workerSymbols, metrics: parts.metrics, logger: configuration.logger))
+                symbols: configuration.workerSymbols, metrics: parts.metrics, logger: configuration.logger,
+                objectStorage: configuration.objectStorage))
         // Swept where workers run, not in every API process; several sweepers may share one database.
         if let retention = configuration.retention {
             services.append(

@@ -18,6 +18,8 @@ struct ChildProcessAnalysis: Sendable {
     /// The most anonymous memory (heap and stacks, not the mapped dump) the child may hold, in
     /// MiB, before it is killed; nil for no limit.
     var memoryLimitMB: Int? = nil
+    /// Variables set for the child on top of this process's (the object storage's endpoint and credentials).
+    var environment: [String: String] = [:]
 
     /// The `postmortem analyze` arguments that search what `options` names, for the dump at `dump`.
     static func arguments(options: AnalysisOptions, dump: String) -> [String] {
@@ -47,6 +49,7 @@ struct ChildProcessAnalysis: Sendable {
         // The paths are passed explicitly; the variables would only add their entries a second time.
         var environment = ProcessInfo.processInfo.environment
         environment["_NT_EXECUTABLE_IMAGE_PATH"] = nil
+        environment.merge(self.environment) { _, given in given }
         process.environment = environment
         let output = Pipe()
         let errors = Pipe()

@@ -14,12 +14,16 @@ public struct CrashWorker: Service {
     let logger: Logger
     /// Unique per process, so leases tell workers of different processes apart.
     let name: String
+    /// What a child analysis needs to read `s3://` stores on its symbol path.
+    let childEnvironment: [String: String]
 
-    /// Creates a worker pool of `settings.concurrency` loops.
+    /// Creates a worker pool of `settings.concurrency` loops; `objectStorage` signs the symbol path's
+    /// `s3://` stores in child analyses.
     public init(
         database: any CrashDatabase, storage: any DumpStorage, settings: WorkerSettings, symbols: SymbolLocations,
-        metrics: ServiceMetrics, logger: Logger
+        metrics: ServiceMetrics, logger: Logger, objectStorage: S3Configuration? = nil
     ) {
+        self.childEnvironment = objectStorage?.symbolEnvironment ?? [:]
         self.database = database
         self.storage = storage
         self.settings = settings
@@ -146,7 +150,8 @@ public struct CrashWorker: Service {
         let options = self.options
         if case .childProcess(let executable) = settings.isolation {
             return await ChildProcessAnalysis(
-                executable: executable, options: options, memoryLimitMB: settings.analysisMemoryLimitMB
+                executable: executable, options: options, memoryLimitMB: settings.analysisMemoryLimitMB,
+                environment: childEnvironment
             )
             .run(dump: path, timeout: settings.analysisTimeout)
         }

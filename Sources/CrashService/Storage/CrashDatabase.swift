@@ -55,6 +55,26 @@ public protocol CrashDatabase: Sendable {
     func queueDepth(now: Date) async throws -> QueueDepth
     /// Reports by status, all time.
     func statusCounts() async throws -> [ReportStatus: Int]
+    /// Runs `body` holding `lock`, which no other task or process sharing this database holds meanwhile;
+    /// throws when the lock is not had within `ServiceLock.timeout`.
+    func withExclusiveLock<T: Sendable>(_ lock: ServiceLock, _ body: () async throws -> T) async throws -> T
+}
+
+/// A lock that the processes sharing one database take in turn.
+public enum ServiceLock: String, Sendable, CaseIterable {
+    /// Publishing into the symbol store in object storage: transaction ids, `000Admin` and `refs.ptr`
+    /// are read, changed and written back.
+    case symbolStore = "symbol-store"
+
+    /// How long a taker waits before giving up (an upload is then answered 503).
+    public static let timeout: Duration = .seconds(120)
+
+    /// The key of PostgreSQL's advisory lock ("pmsymbol"; the schema lock is "postmort").
+    var advisoryKey: Int64 {
+        switch self {
+        case .symbolStore: 0x706d_7379_6d62_6f6c
+        }
+    }
 }
 
 /// What a claim found.

@@ -17,6 +17,7 @@ public final class PostgresCrashDatabase: CrashDatabase, Service {
     private let client: PostgresClient
     private let logger: Logger
     private let schemaReady = SchemaGate()
+    private let taskLocks = TaskLock.table()
     private let endpoint: String
 
     /// Connects with `configuration`; nothing happens until `run()` runs.
@@ -211,6 +212,23 @@ public final class PostgresCrashDatabase: CrashDatabase, Service {
         return try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
             return try await body(connection)
+        }
+    }
+
+    /// An advisory lock of a transaction held for the body, so a process that dies holding it releases it
+    /// with its connection.
+    public func withExclusiveLock<T: Sendable>(_ lock: ServiceLock, _ body: () async throws -> T) async throws -> T {
+        try await withTaskLock(taskLocks[lock]!) {
+            try await advisoryLocked(lock, body)
+        }
+    }
+
+    private func advisoryLocked<T: Sendable>(_ lock: ServiceLock, _ body: () async throws -> T) async throws -> T {
+        try await transaction { connection in
+            let milliseconds = ServiceLock.timeout.components.seconds * 1000
+            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = \(milliseconds)"), logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(lock.advisoryKey))", logger: logger)
+            return try await body()
         }
     }
 

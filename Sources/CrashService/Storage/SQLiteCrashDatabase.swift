@@ -8,9 +8,12 @@ import GRDB
 /// get the same job.
 public final class SQLiteCrashDatabase: CrashDatabase {
     private let pool: DatabasePool
+    private let path: String
+    private let taskLocks = TaskLock.table()
 
     /// Opens (creating and migrating when needed) the database at `path`.
     public init(path: String) throws {
+        self.path = path
         var configuration = Configuration()
         // Another process (a worker, a second API) may hold the write lock for a moment.
         configuration.busyMode = .timeout(30)
@@ -20,6 +23,16 @@ public final class SQLiteCrashDatabase: CrashDatabase {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+    }
+
+    /// An `flock` of a file beside the database: the processes that share an SQLite database share its
+    /// machine, and the kernel releases the lock of a process that dies.
+    public func withExclusiveLock<T: Sendable>(_ lock: ServiceLock, _ body: () async throws -> T) async throws -> T {
+        try await withTaskLock(taskLocks[lock]!) {
+            let held = try await FileLock.acquire(path + "." + lock.rawValue + ".lock", timeout: ServiceLock.timeout)
+            defer { held.release() }
+            return try await body()
+        }
     }
 
     static var migrator: DatabaseMigrator {

@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import Hummingbird
 import NIOCore
+import SymbolClient
 import SymbolServer
 import SymbolStore
 
@@ -9,11 +10,26 @@ extension CrashServiceConfiguration {
     /// The service's own symbol store, which `POST /symbols/upload` publishes into: `<data>/symbols`.
     public var symbolStore: String { dataDirectory + "/symbols" }
 
+    /// Where workers keep what they read from the symbol store in object storage: `<data>/symbol-cache`.
+    public var symbolCache: String { dataDirectory + "/symbol-cache" }
+
+    /// The symbol store in object storage (`--storage s3://…`), nil when the store is `<data>/symbols`.
+    var objectSymbolStore: S3SymbolStore? {
+        objectStorage.map { S3SymbolStore(client: S3Client(configuration: $0)) }
+    }
+
     /// What workers search: the service's own store first (uploads are local and cheap to probe), then
-    /// the configured symbol path.
+    /// the configured symbol path. A store in object storage is a symbol server to the worker, cached in
+    /// `symbolCache`; its misses are never remembered, so symbols uploaded later are found on reprocessing.
     var workerSymbols: SymbolLocations {
         var locations = symbols
-        locations.symbolPath.entries.insert(.folder(symbolStore), at: 0)
+        if let objectStorage, let store = objectSymbolStore {
+            let server = SymbolPath.Server(downstream: [.directory(symbolCache)], upstream: .url(store.url))
+            locations.symbolPath.entries.insert(.server(server), at: 0)
+            locations.fetch = locations.fetch.withS3Symbols(objectStorage)
+        } else {
+            locations.symbolPath.entries.insert(.folder(symbolStore), at: 0)
+        }
         return locations
     }
 }
@@ -24,8 +40,13 @@ struct SymbolRoutes {
     let parts: ServiceParts
 
     func register(on router: Router<ServiceRequestContext>) {
-        let responder = SymbolFileResponder(stores: [parts.configuration.symbolStore])
         router.post("/symbols/upload") { request, _ in try await upload(request) }
+        if let store = parts.configuration.objectSymbolStore {
+            router.get("/symbols/**") { request, _ in try await store.respond(to: request) }
+            router.head("/symbols/**") { request, _ in try await store.respond(to: request) }
+            return
+        }
+        let responder = SymbolFileResponder(stores: [parts.configuration.symbolStore])
         router.get("/symbols/**") { request, context in try await responder.respond(to: request, context: context) }
         router.head("/symbols/**") { request, context in try await responder.respond(to: request, context: context) }
     }
@@ -64,7 +85,20 @@ struct SymbolRoutes {
                 comment: query.get("comment") ?? "uploaded to postmortem serve")
             let store = parts.configuration.symbolStore
             let scratch = parts.configuration.dataDirectory + "/tmp"
-            let transaction = try await blocking { try Self.publish(files, store: store, scratch: scratch, options: options) }
+            let transaction: String
+            if let objectStore = parts.configuration.objectSymbolStore {
+                do {
+                    transaction = try await objectStore.publish(
+                        files, options: options, scratch: scratch, database: parts.database)
+                } catch let error as StorePublisher.PublishError {
+                    throw error
+                } catch {
+                    // Object storage or the database lock: nothing was recorded, the client may send again.
+                    throw StorePublisher.PublishError.io("\(error)")
+                }
+            } else {
+                transaction = try await blocking { try Self.publish(files, store: store, scratch: scratch, options: options) }
+            }
             parts.configuration.logger.info("symbols: transaction \(transaction) published \(files.count) file(s)")
             let answer = Published(
                 transaction: transaction, published: files.map { Published.File(file: $0.name, key: $0.key.path) })

@@ -122,7 +122,15 @@ public struct S3Client: Sendable {
         return "/" + SignatureV4.encode(location.bucket, keepSlash: false) + "/" + SignatureV4.encode(full, keepSlash: true)
     }
 
-    func send(_ method: String, key: String?, body: Data?) async throws -> HTTPClientResponse {
+    /// Sends a bodiless request (GET or HEAD) for `key` and returns the response as it arrives, body unread;
+    /// `headers` (such as `Range`) are sent unsigned, which S3 allows for headers other than `x-amz-*`.
+    public func response(_ method: String, key: String, headers: [(String, String)] = []) async throws -> HTTPClientResponse {
+        try await send(method, key: key, body: nil, headers: headers)
+    }
+
+    func send(_ method: String, key: String?, body: Data?, headers unsigned: [(String, String)] = []) async throws
+        -> HTTPClientResponse
+    {
         guard let url = URL(string: configuration.endpoint), let host = url.host else {
             throw Failure(description: "the S3 endpoint \(configuration.endpoint) is not a URL")
         }
@@ -141,6 +149,7 @@ public struct S3Client: Sendable {
         where name != "content-length" {
             request.headers.add(name: name, value: value)
         }
+        for (name, value) in unsigned { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         return try await client.execute(request, timeout: timeout)
     }
