@@ -67,13 +67,15 @@ public struct ModuleRow: Sendable, Codable, Equatable {
         timestampUTC = isoDate(secondsSince1970: Int64(module.timeDateStamp))
         version = module.versionInfo.fileVersion
         productVersion = module.versionInfo.productVersion
-        debugFilePath = module.debugFile
-        debugFile = module.debugFile.map(Module.baseName)
-        debugId = module.debugID
-        codeId = module.codeID(platform: platform)
-        hasMiscRecord = module.misc != nil
+        // One decoding of the CodeView record for every field derived from it.
+        let identifiers = module.identifiers(platform: platform)
+        debugFilePath = identifiers.debugFile
+        debugFile = identifiers.debugFile.map(Module.baseName)
+        debugId = identifiers.debugID
+        codeId = identifiers.codeID
+        hasMiscRecord = module.hasMiscRecord
         warnings = module.warnings
-        switch module.codeView {
+        switch identifiers.codeView {
         case .pdb70(let guid, let age, _):
             codeview = "RSDS"
             pdbGuid = guid.description

@@ -131,25 +131,14 @@ public struct ByteView: @unchecked Sendable {
     /// Decodes the bytes as UTF-16 code units in the given order (unpaired surrogates become U+FFFD).
     public func utf16String(endianness: Endianness = .little) -> String {
         let units = count / 2
-        guard units > 0 else { return "" }
+        guard units > 0, let base else { return "" }
         // Module paths are almost always ASCII: copy those straight into UTF-8 and fall back
-        // to the general transcoder only when a unit is outside ASCII. The bytes are read
-        // directly: a unit is ASCII when its low byte is below 0x80 and its high byte is zero.
-        let (low, high) = endianness == .little ? (0, 1) : (1, 0)
-        let ascii = withUnsafeBytes { bytes in
-            var index = 0
-            while index < units * 2 {
-                if bytes[index + high] != 0 || bytes[index + low] >= 0x80 { return false }
-                index += 2
-            }
-            return true
-        }
-        if ascii {
-            return withUnsafeBytes { bytes in
-                String(unsafeUninitializedCapacity: units) { buffer in
-                    for index in 0..<units { buffer[index] = bytes[index * 2 + low] }
-                    return units
-                }
+        // to the general transcoder only when a unit is outside ASCII.
+        if Self.isASCII(utf16: base, units: units, endianness: endianness) {
+            let low = endianness == .little ? 0 : 1
+            return String(unsafeUninitializedCapacity: units) { buffer in
+                for index in 0..<units { buffer[index] = base.load(fromByteOffset: index &* 2 &+ low, as: UInt8.self) }
+                return units
             }
         }
         var codeUnits = [UInt16]()
@@ -158,6 +147,25 @@ public struct ByteView: @unchecked Sendable {
             codeUnits.append(unsafeLoad(at: index * 2, as: UInt16.self, endianness: endianness))
         }
         return String(decoding: codeUnits, as: UTF16.self)
+    }
+
+    /// Whether all `units` UTF-16 units at `base` are ASCII: high byte zero, low byte below 0x80.
+    private static func isASCII(utf16 base: UnsafeRawPointer, units: Int, endianness: Endianness) -> Bool {
+        // Four units per 64-bit load (read as little-endian, so the first byte is the lowest):
+        // in little-endian units the high byte is the odd one, in big-endian the even one.
+        let unitMask: UInt64 = endianness == .little ? 0xFF80 : 0x80FF
+        let wordMask = unitMask | unitMask << 16 | unitMask << 32 | unitMask << 48
+        var index = 0
+        var bits: UInt64 = 0
+        while index &+ 4 <= units {
+            bits |= UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index &* 2, as: UInt64.self))
+            index &+= 4
+        }
+        while index < units {
+            bits |= UInt64(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: index &* 2, as: UInt16.self)))
+            index &+= 1
+        }
+        return bits & wordMask == 0
     }
 
     /// Decodes the bytes up to the first NUL as UTF-8 (invalid sequences become U+FFFD).
@@ -228,6 +236,9 @@ public struct ByteReader: Sendable {
     }
 
     /// Takes the next `size` bytes as a view and advances past them.
+    // Inlinable so callers get it specialized: unspecialized, its generic integer conversions cost
+    // more than decoding the module name that follows it.
+    @inlinable
     public mutating func readBytes<S: BinaryInteger>(_ size: S, _ field: @autoclosure () -> String) throws(ParseError) -> ByteView
     {
         guard let length = Int(exactly: size), length >= 0, length <= remaining else {
@@ -241,6 +252,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Skips `size` bytes.
+    @inlinable
     public mutating func skip(_ size: Int, _ field: @autoclosure () -> String) throws(ParseError) {
         _ = try readBytes(size, field())
     }

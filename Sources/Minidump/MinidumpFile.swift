@@ -157,13 +157,12 @@ public struct MinidumpFile: Sendable {
 
     /// Reads a `MINIDUMP_STRING` (a 32-bit byte length, then UTF-16) at file offset `rva`.
     public func string(at rva: UInt32, field: @autoclosure () -> String) throws(ParseError) -> String {
-        var reader = bytes.reader(at: 0, endianness: endianness)
         guard rva <= bytes.count else {
             throw ParseError(
                 offset: Int64(rva), field: field(),
                 kind: .outOfBounds(offset: Int64(rva), size: 4, fileSize: Int64(bytes.count)))
         }
-        reader.position = Int(rva)
+        var reader = bytes.reader(at: Int(rva), endianness: endianness)
         let length = try reader.read(UInt32.self, field() + ".Length")
         let units = try reader.readBytes(Int(length & ~1), field() + ".Buffer")
         // Strings are names and paths; decoding is capped so that many records pointing at one

@@ -31,6 +31,25 @@ struct ByteViewStringTests {
         }
     }
 
+    @Test("one non-ASCII unit anywhere in a longer name takes the general path")
+    func nonASCIIAtEveryPosition() {
+        // The ASCII test reads four units at a time, then the rest one by one: a unit outside
+        // ASCII must be found in either part and in either byte of a unit.
+        let base = Array("C:\\Windows\\a.dll".utf16)
+        for position in 0..<base.count {
+            for replacement: UInt16 in [0x00E9, 0x0080, 0x0100, 0x4E2D] {
+                var units = base
+                units[position] = replacement
+                let text = String(decoding: units, as: UTF16.self)
+                for bigEndian in [false, true] {
+                    let (file, bytes) = Self.view(Self.units(units, bigEndian: bigEndian))
+                    #expect(bytes.utf16String(endianness: bigEndian ? .big : .little) == text)
+                    withExtendedLifetime(file) {}
+                }
+            }
+        }
+    }
+
     @Test func unpairedSurrogatesBecomeReplacementCharactersAndAnOddByteIsIgnored() {
         let units: [UInt16] = [0x0041, 0xD800, 0x0042, 0xDC00]
         let expected = String(decoding: units, as: UTF16.self)

@@ -1,4 +1,5 @@
 import BinaryReading
+import Foundation
 import Minidump
 import TestSupport
 import Testing
@@ -130,6 +131,53 @@ struct CoreStreamTests {
         #expect(module.name.isEmpty)
         #expect(module.checkSum == 7)
         #expect(module.warnings.count == 1)
+    }
+
+    @Test("damaged debug records leave a warning, and the CodeView bytes as they were")
+    func damagedDebugRecords() throws {
+        var writer = DumpWriter()
+        let name = writer.appendString("a.dll")
+        // An RSDS record cut off inside its GUID, and a Misc record shorter than its 12-byte header.
+        let cv = Array("RSDS".utf8) + [1, 2, 3, 4, 5, 6]
+        let cvRva = writer.append(cv)
+        let miscRva = writer.append([1, 0, 0, 0, 20, 0])
+        var module = writer.module(
+            base: 0x1000, size: 0x1000, checksum: 0, timestamp: 0, nameRva: name, cv: (UInt32(cvRva), UInt32(cv.count)))
+        module.replaceSubrange(84..<92, with: writer.encode(UInt32(6)) + writer.encode(UInt32(miscRva)))
+        writer.addStream(type: 4, writer.encode(UInt32(1)) + module)
+        let read = try #require(try Self.open(writer.finish()).stream(ModuleList.self)?.modules.first)
+        #expect(read.name == "a.dll")
+        #expect(read.codeView == nil)
+        #expect(read.codeViewBytes == cv)
+        #expect(read.debugID == nil)
+        #expect(read.misc == nil)
+        #expect(!read.hasMiscRecord)
+        #expect(read.warnings.count == 2, "\(read.warnings)")
+        #expect(read.warnings.first?.contains("CV_INFO_PDB70.Signature") == true, "\(read.warnings)")
+        #expect(read.warnings.last?.contains("IMAGE_DEBUG_MISC") == true, "\(read.warnings)")
+    }
+
+    @Test("a Misc record is decoded on request, and a module survives a JSON round trip")
+    func miscRecordAndCoding() throws {
+        var writer = DumpWriter()
+        let name = writer.appendString(#"C:\app\old.exe"#)
+        let miscRecord: [UInt8] = [1, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0] + Array("old.dbg".utf8) + [0]
+        let miscRva = writer.append(miscRecord)
+        var module = writer.module(base: 0x40_0000, size: 0x1000, checksum: 0, timestamp: 0, nameRva: name)
+        module.replaceSubrange(84..<92, with: writer.encode(UInt32(miscRecord.count)) + writer.encode(UInt32(miscRva)))
+        writer.addStream(type: 4, writer.encode(UInt32(1)) + module)
+        let read = try #require(try Self.open(writer.finish()).stream(ModuleList.self)?.modules.first)
+        #expect(read.hasMiscRecord)
+        #expect(read.misc?.data == "old.dbg")
+        #expect(read.misc?.unicode == false)
+        #expect(read.warnings.isEmpty)
+
+        let decoded = try JSONDecoder().decode(Module.self, from: JSONEncoder().encode(read))
+        #expect(decoded == read)
+        var changed = read
+        changed.codeViewBytes = [1, 2, 3]
+        #expect(changed != read)
+        #expect(changed.misc == read.misc, "setting one debug record keeps the others")
     }
 
     @Test("counts larger than the stream are refused before allocating")

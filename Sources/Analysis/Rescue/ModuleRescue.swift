@@ -134,7 +134,7 @@ public enum ModuleRescue {
                     machine: machine, imageBase: module.baseOfImage, sizeOfImage: module.sizeOfImage,
                     timeDateStamp: module.timeDateStamp, checkSum: module.checkSum,
                     isDLL: !module.fileName.lowercased().hasSuffix(".exe"), codeViewRecord: module.codeViewBytes,
-                    miscRecord: module.misc == nil
+                    miscRecord: !module.hasMiscRecord
                         ? nil : (try? minidump.bytes(at: module.miscRecordLocation, field: "MiscRecord"))?.array,
                     fixedFileInfo: module.versionInfo.isPresent ? fixedFileInfoWords(module.versionInfo) : nil,
                     capturedMemory: capturedMemory(of: module, in: memory))

@@ -103,22 +103,51 @@ public enum CodeViewRecord: Sendable, Equatable, Codable {
     /// CodeView records are little-endian whatever the dump's byte order (they are copied
     /// verbatim from the PE debug directory).
     public init(parsing bytes: ByteView) throws(ParseError) {
+        switch try Self.readFixedPart(bytes) {
+        case .pdb70(let guid, let age, let pathOffset):
+            self = .pdb70(guid: guid, age: age, pdbName: bytes.suffix(from: pathOffset).cString)
+        case .pdb20(let offset, let signature, let age, let pathOffset):
+            self = .pdb20(offset: offset, signature: signature, age: age, pdbName: bytes.suffix(from: pathOffset).cString)
+        case .elf:
+            self = .elf(buildID: bytes.suffix(from: 4).array)
+        case .unknown(let signature):
+            self = .unknown(signature: signature, bytes: bytes.array)
+        }
+    }
+
+    /// Throws the error `init(parsing:)` would throw for `bytes`, without decoding the path.
+    ///
+    /// Only the fixed fields can fail; a module list checks them as it reads each module and
+    /// decodes the rest when the record is asked for.
+    static func check(_ bytes: ByteView) throws(ParseError) {
+        _ = try readFixedPart(bytes)
+    }
+
+    /// The fields before the variable part, and where that part starts.
+    private enum FixedPart {
+        case pdb70(GUID, age: UInt32, pathOffset: Int)
+        case pdb20(offset: UInt32, signature: UInt32, age: UInt32, pathOffset: Int)
+        case elf
+        case unknown(UInt32)
+    }
+
+    private static func readFixedPart(_ bytes: ByteView) throws(ParseError) -> FixedPart {
         var reader = bytes.reader()
         let signature = try reader.read(UInt32.self, "CodeView.Signature")
         switch signature {
         case Self.pdb70Signature:
             let guid = try reader.readGUID("CV_INFO_PDB70.Signature")
             let age = try reader.read(UInt32.self, "CV_INFO_PDB70.Age")
-            self = .pdb70(guid: guid, age: age, pdbName: bytes.suffix(from: reader.position).cString)
+            return .pdb70(guid, age: age, pathOffset: reader.position)
         case Self.pdb20Signature:
             let offset = try reader.read(UInt32.self, "CV_INFO_PDB20.Offset")
             let pdbSignature = try reader.read(UInt32.self, "CV_INFO_PDB20.Signature")
             let age = try reader.read(UInt32.self, "CV_INFO_PDB20.Age")
-            self = .pdb20(offset: offset, signature: pdbSignature, age: age, pdbName: bytes.suffix(from: reader.position).cString)
+            return .pdb20(offset: offset, signature: pdbSignature, age: age, pathOffset: reader.position)
         case Self.elfSignature:
-            self = .elf(buildID: bytes.suffix(from: 4).array)
+            return .elf
         default:
-            self = .unknown(signature: signature, bytes: bytes.array)
+            return .unknown(signature)
         }
     }
 
@@ -175,10 +204,7 @@ public struct MiscDebugRecord: Sendable, Equatable, Codable {
     /// Decodes the record from its bytes (little-endian, copied from the PE).
     public init(parsing bytes: ByteView) throws(ParseError) {
         var reader = bytes.reader()
-        dataType = try reader.read(UInt32.self, "IMAGE_DEBUG_MISC.DataType")
-        length = try reader.read(UInt32.self, "IMAGE_DEBUG_MISC.Length")
-        unicode = try reader.read(UInt8.self, "IMAGE_DEBUG_MISC.Unicode") != 0
-        try reader.skip(3, "IMAGE_DEBUG_MISC.Reserved")
+        try self.init(header: &reader)
         // The data is a file name: bounded by the record's own Length and by a path's size, so a
         // location that claims the whole file cannot make every module decode megabytes (a fuzzer
         // found a dump whose 354 Misc records each pointed at 200 KB).
@@ -192,12 +218,36 @@ public struct MiscDebugRecord: Sendable, Equatable, Codable {
         }
     }
 
+    /// Reads the 12-byte header; `data` is left empty.
+    private init(header reader: inout ByteReader) throws(ParseError) {
+        dataType = try reader.read(UInt32.self, "IMAGE_DEBUG_MISC.DataType")
+        length = try reader.read(UInt32.self, "IMAGE_DEBUG_MISC.Length")
+        unicode = try reader.read(UInt8.self, "IMAGE_DEBUG_MISC.Unicode") != 0
+        try reader.skip(3, "IMAGE_DEBUG_MISC.Reserved")
+        data = ""
+    }
+
+    /// Throws the error `init(parsing:)` would throw for `bytes`, without decoding the data.
+    ///
+    /// Only the header can fail; a module list checks it as it reads each module and decodes the
+    /// name when the record is asked for.
+    static func check(_ bytes: ByteView) throws(ParseError) {
+        var reader = bytes.reader()
+        _ = try MiscDebugRecord(header: &reader)
+    }
+
     /// Bytes of `Data` decoded at most.
     public static let maximumDataSize = 4096
 }
 
 /// `MINIDUMP_MODULE` (108 bytes): one loaded module.
-public struct Module: Sendable, Equatable, Codable {
+///
+/// The name is decoded when the record is read; the CodeView and Misc records are checked then
+/// (so their problems are among `warnings` at once) but decoded only when asked for: most readers
+/// of a module list need the names and addresses, and copying and decoding every debug record
+/// was most of the cost of reading one. A module read from a dump keeps the dump's bytes alive,
+/// as the views of a `MemoryIndex` do.
+public struct Module: Sendable, Equatable, Codable, CustomReflectable {
     /// `BaseOfImage`.
     public var baseOfImage: UInt64
     /// `SizeOfImage`.
@@ -221,19 +271,77 @@ public struct Module: Sendable, Equatable, Codable {
 
     /// The module's full path as the writer recorded it.
     public var name: String
-    /// The decoded CodeView record, nil when the record is empty (Wine writes none).
-    public var codeView: CodeViewRecord?
-    /// The raw CodeView bytes, kept so a rescued image can carry them byte for byte.
-    public var codeViewBytes: [UInt8]
-    /// The decoded Misc record, if any.
-    public var misc: MiscDebugRecord?
     /// Problems found in this record that did not stop it from being read (a bad name RVA, say).
     public var warnings: [String]
+    private var debugRecords: DebugRecords
+
+    /// The CodeView and Misc records: still in the dump's bytes, or given as values.
+    private enum DebugRecords: Sendable {
+        /// Views of the records, checked when the module was read: the CodeView bytes as found (a
+        /// damaged record decodes to nil, its error among the warnings), the Misc bytes only when
+        /// their header was readable. Empty when absent.
+        case inDump(codeView: ByteView, misc: ByteView)
+        case values(codeView: CodeViewRecord?, codeViewBytes: [UInt8], misc: MiscDebugRecord?)
+    }
+
+    /// The decoded CodeView record, nil when the record is empty (Wine writes none) or damaged.
+    public var codeView: CodeViewRecord? {
+        get {
+            switch debugRecords {
+            case .inDump(let bytes, _): return bytes.count == 0 ? nil : try? CodeViewRecord(parsing: bytes)
+            case .values(let record, _, _): return record
+            }
+        }
+        set {
+            let values = debugValues
+            debugRecords = .values(codeView: newValue, codeViewBytes: values.codeViewBytes, misc: values.misc)
+        }
+    }
+
+    /// The raw CodeView bytes, kept so a rescued image can carry them byte for byte.
+    public var codeViewBytes: [UInt8] {
+        get {
+            switch debugRecords {
+            case .inDump(let bytes, _): return bytes.array
+            case .values(_, let bytes, _): return bytes
+            }
+        }
+        set {
+            let values = debugValues
+            debugRecords = .values(codeView: values.codeView, codeViewBytes: newValue, misc: values.misc)
+        }
+    }
+
+    /// The decoded Misc record, if any.
+    public var misc: MiscDebugRecord? {
+        get {
+            switch debugRecords {
+            case .inDump(_, let bytes): return bytes.count == 0 ? nil : try? MiscDebugRecord(parsing: bytes)
+            case .values(_, _, let record): return record
+            }
+        }
+        set {
+            let values = debugValues
+            debugRecords = .values(codeView: values.codeView, codeViewBytes: values.codeViewBytes, misc: newValue)
+        }
+    }
+
+    /// Whether the module has a readable Misc record, without decoding it.
+    public var hasMiscRecord: Bool {
+        switch debugRecords {
+        case .inDump(_, let bytes): return bytes.count > 0
+        case .values(_, _, let record): return record != nil
+        }
+    }
+
+    private var debugValues: (codeView: CodeViewRecord?, codeViewBytes: [UInt8], misc: MiscDebugRecord?) {
+        (codeView, codeViewBytes, misc)
+    }
 
     /// Size on disk.
     public static let size = 108
 
-    /// Reads one record; names and debug records are resolved through `dump`.
+    /// Reads one record; the name is resolved through `dump`, the debug records are checked there.
     public init(parsing reader: inout ByteReader, in dump: MinidumpFile) throws(ParseError) {
         let field = "MINIDUMP_MODULE"
         baseOfImage = try reader.read(UInt64.self, field + ".BaseOfImage")
@@ -254,31 +362,35 @@ public struct Module: Sendable, Equatable, Codable {
             name = ""
             warnings.append(error.description)
         }
-        codeView = nil
-        codeViewBytes = []
+        var codeViewView = ByteView.empty
         if cvRecordLocation.dataSize > 0 {
             do {
                 var bytes = try dump.bytes(at: cvRecordLocation, field: field + ".CvRecord")
-                // CodeView records hold a GUID and a path; a larger location is damage, and copying it
+                // CodeView records hold a GUID and a path; a larger location is damage, and decoding it
                 // for every module would let one bad dump cost gigabytes.
                 if bytes.count > CodeViewRecord.maximumSize {
                     warnings.append("CvRecord claims \(bytes.count) bytes; the first \(CodeViewRecord.maximumSize) are used")
                     bytes = bytes.prefix(CodeViewRecord.maximumSize)
                 }
-                codeViewBytes = bytes.array
-                codeView = try CodeViewRecord(parsing: bytes)
+                // A record whose fixed fields are cut short keeps its bytes (a rescued image carries
+                // them as they were) and decodes to nil; the problem is among the warnings.
+                codeViewView = bytes
+                try CodeViewRecord.check(bytes)
             } catch {
                 warnings.append(error.description)
             }
         }
-        misc = nil
+        var miscView = ByteView.empty
         if miscRecordLocation.dataSize > 0 {
             do {
-                misc = try MiscDebugRecord(parsing: dump.bytes(at: miscRecordLocation, field: field + ".MiscRecord"))
+                let bytes = try dump.bytes(at: miscRecordLocation, field: field + ".MiscRecord")
+                try MiscDebugRecord.check(bytes)
+                miscView = bytes
             } catch {
                 warnings.append(error.description)
             }
         }
+        debugRecords = .inDump(codeView: codeViewView, misc: miscView)
         self.warnings = warnings
     }
 
@@ -292,7 +404,24 @@ public struct Module: Sendable, Equatable, Codable {
     /// Breakpad store as an RSDS GUID. On macOS and iOS the code id is that UUID in lowercase
     /// hex (as rust-minidump and the SSQP `mach-uuid-` keys spell it; seen in
     /// `pipeline-inlines-macos-segv.dmp`).
-    public func codeID(platform: PlatformID?) -> String {
+    public func codeID(platform: PlatformID?) -> String { codeID(platform: platform, codeView: codeView) }
+
+    /// The debug id (GUID + age) as symbol servers spell it, if the module has a CodeView record.
+    public var debugID: String? { codeView?.debugID }
+
+    /// The debug file: the PDB path from the CodeView record, or for ELF modules the module path.
+    public var debugFile: String? { debugFile(codeView: codeView) }
+
+    /// The CodeView record with the code id, debug id and debug file derived from it, decoding the
+    /// record once for callers that need them all.
+    public func identifiers(platform: PlatformID?) -> ModuleIdentifiers {
+        let record = codeView
+        return ModuleIdentifiers(
+            codeView: record, codeID: codeID(platform: platform, codeView: record), debugID: record?.debugID,
+            debugFile: debugFile(codeView: record))
+    }
+
+    private func codeID(platform: PlatformID?, codeView: CodeViewRecord?) -> String {
         switch codeView {
         case .elf(let buildID):
             return buildID.map { hex($0, width: 2) }.joined().lowercased()
@@ -303,11 +432,7 @@ public struct Module: Sendable, Equatable, Codable {
         }
     }
 
-    /// The debug id (GUID + age) as symbol servers spell it, if the module has a CodeView record.
-    public var debugID: String? { codeView?.debugID }
-
-    /// The debug file: the PDB path from the CodeView record, or for ELF modules the module path.
-    public var debugFile: String? {
+    private func debugFile(codeView: CodeViewRecord?) -> String? {
         if case .elf = codeView { return name }
         return codeView?.pdbName
     }
@@ -329,10 +454,76 @@ public struct Module: Sendable, Equatable, Codable {
         reserved0 = 0
         reserved1 = 0
         self.name = name
-        self.codeView = codeView
-        self.codeViewBytes = codeViewBytes
-        misc = nil
         warnings = []
+        debugRecords = .values(codeView: codeView, codeViewBytes: codeViewBytes, misc: nil)
+    }
+
+    // Reflected as if the debug records were stored properties, in declaration order: `postmortem
+    // dump` prints structures through their mirrors.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "baseOfImage": baseOfImage, "sizeOfImage": sizeOfImage, "checkSum": checkSum, "timeDateStamp": timeDateStamp,
+                "moduleNameRva": moduleNameRva, "versionInfo": versionInfo, "cvRecordLocation": cvRecordLocation,
+                "miscRecordLocation": miscRecordLocation, "reserved0": reserved0, "reserved1": reserved1, "name": name,
+                "codeView": codeView as Any, "codeViewBytes": codeViewBytes, "misc": misc as Any, "warnings": warnings,
+            ], displayStyle: .struct)
+    }
+
+    public static func == (lhs: Module, rhs: Module) -> Bool {
+        lhs.baseOfImage == rhs.baseOfImage && lhs.sizeOfImage == rhs.sizeOfImage && lhs.checkSum == rhs.checkSum
+            && lhs.timeDateStamp == rhs.timeDateStamp && lhs.moduleNameRva == rhs.moduleNameRva
+            && lhs.versionInfo == rhs.versionInfo && lhs.cvRecordLocation == rhs.cvRecordLocation
+            && lhs.miscRecordLocation == rhs.miscRecordLocation && lhs.reserved0 == rhs.reserved0
+            && lhs.reserved1 == rhs.reserved1 && lhs.name == rhs.name && lhs.warnings == rhs.warnings
+            && lhs.codeView == rhs.codeView && lhs.codeViewBytes == rhs.codeViewBytes && lhs.misc == rhs.misc
+    }
+
+    // Coded as if the debug records were stored properties, in declaration order (the order
+    // `postmortem dump` prints them in).
+    enum CodingKeys: String, CodingKey {
+        case baseOfImage, sizeOfImage, checkSum, timeDateStamp, moduleNameRva, versionInfo, cvRecordLocation,
+            miscRecordLocation, reserved0, reserved1, name, codeView, codeViewBytes, misc, warnings
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        baseOfImage = try container.decode(UInt64.self, forKey: .baseOfImage)
+        sizeOfImage = try container.decode(UInt32.self, forKey: .sizeOfImage)
+        checkSum = try container.decode(UInt32.self, forKey: .checkSum)
+        timeDateStamp = try container.decode(UInt32.self, forKey: .timeDateStamp)
+        moduleNameRva = try container.decode(UInt32.self, forKey: .moduleNameRva)
+        versionInfo = try container.decode(FixedFileInfo.self, forKey: .versionInfo)
+        cvRecordLocation = try container.decode(LocationDescriptor.self, forKey: .cvRecordLocation)
+        miscRecordLocation = try container.decode(LocationDescriptor.self, forKey: .miscRecordLocation)
+        reserved0 = try container.decode(UInt64.self, forKey: .reserved0)
+        reserved1 = try container.decode(UInt64.self, forKey: .reserved1)
+        name = try container.decode(String.self, forKey: .name)
+        debugRecords = .values(
+            codeView: try container.decodeIfPresent(CodeViewRecord.self, forKey: .codeView),
+            codeViewBytes: try container.decode([UInt8].self, forKey: .codeViewBytes),
+            misc: try container.decodeIfPresent(MiscDebugRecord.self, forKey: .misc))
+        warnings = try container.decode([String].self, forKey: .warnings)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(baseOfImage, forKey: .baseOfImage)
+        try container.encode(sizeOfImage, forKey: .sizeOfImage)
+        try container.encode(checkSum, forKey: .checkSum)
+        try container.encode(timeDateStamp, forKey: .timeDateStamp)
+        try container.encode(moduleNameRva, forKey: .moduleNameRva)
+        try container.encode(versionInfo, forKey: .versionInfo)
+        try container.encode(cvRecordLocation, forKey: .cvRecordLocation)
+        try container.encode(miscRecordLocation, forKey: .miscRecordLocation)
+        try container.encode(reserved0, forKey: .reserved0)
+        try container.encode(reserved1, forKey: .reserved1)
+        try container.encode(name, forKey: .name)
+        try container.encodeIfPresent(codeView, forKey: .codeView)
+        try container.encode(codeViewBytes, forKey: .codeViewBytes)
+        try container.encodeIfPresent(misc, forKey: .misc)
+        try container.encode(warnings, forKey: .warnings)
     }
 
     /// End of the module's address range (exclusive), saturating at the top of the address space.
@@ -350,6 +541,18 @@ public struct Module: Sendable, Equatable, Codable {
         guard let cut = utf8.lastIndex(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "/") }) else { return path }
         return String(Substring(utf8[utf8.index(after: cut)...]))
     }
+}
+
+/// A module's identifiers for symbol lookups, from one decoding of its CodeView record.
+public struct ModuleIdentifiers: Sendable, Equatable {
+    /// The decoded CodeView record, if any.
+    public var codeView: CodeViewRecord?
+    /// As `Module.codeID(platform:)`.
+    public var codeID: String
+    /// As `Module.debugID`.
+    public var debugID: String?
+    /// As `Module.debugFile`.
+    public var debugFile: String?
 }
 
 /// `MINIDUMP_MODULE_LIST`: the loaded modules in the writer's order.
