@@ -150,17 +150,38 @@ struct PDBFunctionCollector {
             else { return nil }
             return exports(moduleName)[imports[entry].ids[position]]
         }
-        var checksumFiles = [UInt32: Int32]()
-        for entry in try stream.fileChecksums() {
+        // File ids by checksum position, sorted for bisection: a dictionary per module, grown
+        // entry by entry, cost more than the rest of reading the module's files.
+        var checksumFiles = [(position: UInt32, id: Int32)]()
+        let checksums = try stream.fileChecksumNames()
+        checksumFiles.reserveCapacity(checksums.count)
+        var ascending = true
+        for entry in checksums {
+            let id: Int32
             if let known = fileByNameOffset[entry.nameOffset] {
-                checksumFiles[entry.position] = known
+                id = known
             } else {
-                let id = fileID(names?.string(at: entry.nameOffset))
+                id = fileID(names?.string(at: entry.nameOffset))
                 if names != nil { fileByNameOffset[entry.nameOffset] = id }
-                checksumFiles[entry.position] = id
             }
+            if let last = checksumFiles.last, last.position >= entry.position { ascending = false }
+            checksumFiles.append((entry.position, id))
         }
-        func file(_ checksumOffset: UInt32) -> Int32 { checksumFiles[checksumOffset] ?? -1 }
+        if !ascending {
+            // Several checksum subsections: positions repeat, and the later entry wins.
+            var latest = [UInt32: Int32]()
+            for entry in checksumFiles { latest[entry.position] = entry.id }
+            checksumFiles = latest.map { ($0.key, $0.value) }.sorted { $0.position < $1.position }
+        }
+        func file(_ checksumOffset: UInt32) -> Int32 {
+            var low = 0
+            var high = checksumFiles.count
+            while low < high {
+                let middle = (low + high) / 2
+                if checksumFiles[middle].position < checksumOffset { low = middle + 1 } else { high = middle }
+            }
+            return low < checksumFiles.count && checksumFiles[low].position == checksumOffset ? checksumFiles[low].id : -1
+        }
         var inlinees = [UInt32: InlineeSourceLine]()
         for entry in try stream.inlineeLines() where inlinees[entry.inlinee] == nil { inlinees[entry.inlinee] = entry }
 
