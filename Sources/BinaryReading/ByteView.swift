@@ -160,6 +160,14 @@ public struct ByteView: @unchecked Sendable {
         return String(decoding: codeUnits, as: UTF16.self)
     }
 
+    /// Relative offset of the first byte equal to `byte`, nil when there is none (memchr, not a byte-by-byte loop).
+    public func firstIndex(of byte: UInt8) -> Int? {
+        withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress, let found = memchr(base, Int32(byte), buffer.count) else { return nil }
+            return UnsafeRawPointer(found) - base
+        }
+    }
+
     /// Decodes the bytes up to the first NUL as UTF-8 (invalid sequences become U+FFFD).
     public var cString: String {
         withUnsafeBytes { buffer in

@@ -77,9 +77,18 @@ struct PDBFunctionCollector {
         do { ids = try pdb.idStream() } catch { warnings.append("IPI: \(error)") }
         do { types = try pdb.typeStream() } catch { warnings.append("TPI: \(error)") }
 
-        var moduleByName = [String: Int]()
-        for module in pdb.modules where moduleByName[module.moduleName.lowercased()] == nil {
-            moduleByName[module.moduleName.lowercased()] = module.index
+        // Built on the first cross-module inlinee: most PDBs have none, and lowercasing every
+        // module's name was a twentieth of collecting.
+        var moduleByName: [String: Int]?
+        func moduleIndex(_ name: String) -> Int? {
+            if moduleByName == nil {
+                var table = [String: Int]()
+                for module in pdb.modules where table[module.moduleName.lowercased()] == nil {
+                    table[module.moduleName.lowercased()] = module.index
+                }
+                moduleByName = table
+            }
+            return moduleByName?[name.lowercased()]
         }
         var exportsCache = [Int: CrossScopeExportTable]()
         var inlineeNames = [UInt32: String]()
@@ -93,7 +102,7 @@ struct PDBFunctionCollector {
                         stream, module: module.index, names: names, ids: ids, types: types,
                         inlineeNames: &inlineeNames
                     ) { (name: String) -> CrossScopeExportTable in
-                        guard let index = moduleByName[name.lowercased()] else { return .empty }
+                        guard let index = moduleIndex(name) else { return .empty }
                         if let known = exportsCache[index] { return known }
                         let exports = (try? pdb.moduleStream(pdb.modules[index])?.crossScopeExports()) ?? .empty
                         exportsCache[index] = exports
@@ -285,6 +294,9 @@ struct PDBFunctionCollector {
             // so the first entry ending after `start` begins the run.
             var own = [CollectedLine]()
             var position = max(0, low - 1)
+            var last = position
+            while last < lines.count, lines[last].start < end { last += 1 }
+            own.reserveCapacity(last - position)
             while position < lines.count, lines[position].start < end {
                 var entry = lines[position]
                 if entry.end > start {

@@ -229,14 +229,30 @@ struct RecordBuilder {
         for point in boundaries where point >= function.start && point <= end && points.last != point {
             points.append(point)
         }
-        var result = [CollectedLine]()
-        for (low, high) in zip(points, points.dropFirst()) where high > low {
-            var best: (depth: UInt32, line: UInt32, file: Int32)?
-            for piece in pieces where piece.start <= low && low < piece.end {
-                if best == nil || piece.depth >= best!.depth { best = (piece.depth, piece.line, piece.file) }
+        // The deepest piece over each interval between points, a later piece winning a tie. Each
+        // piece visits only the intervals it covers (found by bisection), not every interval.
+        var deepest = [(depth: UInt32, line: UInt32, file: Int32)?](repeating: nil, count: max(0, points.count - 1))
+        for piece in pieces {
+            var low = 0
+            var high = points.count
+            while low < high {
+                let middle = (low + high) / 2
+                if points[middle] < piece.start { low = middle + 1 } else { high = middle }
             }
+            while low < deepest.count, points[low] < piece.end {
+                if let known = deepest[low], known.depth > piece.depth {
+                } else {
+                    deepest[low] = (piece.depth, piece.line, piece.file)
+                }
+                low += 1
+            }
+        }
+        var result = [CollectedLine]()
+        for index in deepest.indices {
+            let low = points[index]
+            let high = points[index + 1]
             let entry: CollectedLine
-            if let best {
+            if let best = deepest[index] {
                 entry = CollectedLine(start: low, end: high, line: best.line, file: best.file)
             } else if let base = baseLine(function, at: low) {
                 entry = CollectedLine(start: low, end: high, line: base.line, file: base.file)
