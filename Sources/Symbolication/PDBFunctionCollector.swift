@@ -45,7 +45,7 @@ struct PDBFunctionCollector {
     private var fileIndex: [String: Int32] = [:]
     /// File ids by offset in /names, which every module shares: most modules name the same headers,
     /// and an offset is found without decoding and hashing the name again.
-    private var fileByNameOffset: [UInt32: Int32] = [:]
+    private var fileByNameOffset = OffsetMap()
     private let sectionHeaders: [PDBSectionHeader]
 
     /// Upper bound on nested scopes in one procedure.
@@ -171,7 +171,7 @@ struct PDBFunctionCollector {
                 id = known
             } else {
                 id = fileID(names?.string(at: entry.nameOffset))
-                if names != nil { fileByNameOffset[entry.nameOffset] = id }
+                if names != nil { fileByNameOffset.set(entry.nameOffset, id) }
             }
             if let last = checksumFiles.last, last.position >= entry.position { ascending = false }
             checksumFiles.append((entry.position, id))
@@ -247,7 +247,8 @@ struct PDBFunctionCollector {
                 let symbol = try InlineSiteSymbol(parsing: record.data, kind: kind)
                 let parent = scopes.last(where: { $0.site >= 0 })?.site ?? -1
                 let name: String
-                let unknown = "<inlinee 0x\(String(symbol.inlinee, radix: 16))>"
+                // Named only when needed: formatting it for every site cost more than the lookups.
+                var unknown: String { "<inlinee 0x\(String(symbol.inlinee, radix: 16))>" }
                 if CrossScopeImport.isCrossScope(symbol.inlinee) {
                     if let known = localNames[symbol.inlinee] {
                         name = known

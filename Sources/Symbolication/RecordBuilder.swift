@@ -80,9 +80,15 @@ struct RecordBuilder {
             // Breakpad's dump_syms writes all of a split procedure's lines after its last piece
             // (omap_reorder_bbs.sym), where readers, its own processor's included, look for a
             // line only in the FUNC record holding the address and so miss them.
-            for line in lines {
-                let piece = records.firstIndex { AddressRange(address: $0.address, size: $0.size).contains(line.address) } ?? 0
-                records[piece].lines.append(line)
+            if records.count == 1 {
+                // One piece holds every line (any line outside it would fall back to it too).
+                records[0].lines = lines
+            } else {
+                for line in lines {
+                    let piece =
+                        records.firstIndex { AddressRange(address: $0.address, size: $0.size).contains(line.address) } ?? 0
+                    records[piece].lines.append(line)
+                }
             }
             functions += records
         }
