@@ -168,6 +168,14 @@ public struct ByteView: @unchecked Sendable {
         return bits & wordMask == 0
     }
 
+    /// Relative offset of the first byte equal to `byte`, nil when there is none (memchr, not a byte-by-byte loop).
+    public func firstIndex(of byte: UInt8) -> Int? {
+        withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress, let found = memchr(base, Int32(byte), buffer.count) else { return nil }
+            return UnsafeRawPointer(found) - base
+        }
+    }
+
     /// Decodes the bytes up to the first NUL as UTF-8 (invalid sequences become U+FFFD).
     public var cString: String {
         withUnsafeBytes { buffer in
@@ -236,8 +244,8 @@ public struct ByteReader: Sendable {
     }
 
     /// Takes the next `size` bytes as a view and advances past them.
-    // Inlinable so callers get it specialized: unspecialized, its generic integer conversions cost
-    // more than decoding the module name that follows it.
+    // Inlinable so callers in other modules get it specialized: unspecialized, its generic integer
+    // conversions cost more than decoding a module name or walking a PDB symbol record.
     @inlinable
     public mutating func readBytes<S: BinaryInteger>(_ size: S, _ field: @autoclosure () -> String) throws(ParseError) -> ByteView
     {
@@ -254,7 +262,11 @@ public struct ByteReader: Sendable {
     /// Skips `size` bytes.
     @inlinable
     public mutating func skip(_ size: Int, _ field: @autoclosure () -> String) throws(ParseError) {
-        _ = try readBytes(size, field())
+        guard size >= 0, size <= remaining else {
+            throw ParseError(
+                offset: fileOffset, field: field(), kind: .truncated(needed: Int64(size), available: Int64(remaining)))
+        }
+        position += size
     }
 
     /// Reads a 16-byte GUID as the four fields of its C structure.

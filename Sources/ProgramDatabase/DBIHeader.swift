@@ -225,7 +225,7 @@ extension ByteReader {
     /// Reads a NUL-terminated UTF-8 string and moves past its terminator.
     mutating func readCString(_ field: @autoclosure () -> String) throws(ParseError) -> String {
         let rest = view.suffix(from: position)
-        let length: Int? = rest.withUnsafeBytes { $0.firstIndex(of: 0) }
+        let length = rest.firstIndex(of: 0)
         guard let length else {
             throw ParseError(offset: fileOffset, field: field(), kind: .invalidValue("string has no terminating NUL"))
         }

@@ -166,6 +166,28 @@ public struct FileChecksum: Sendable {
         }
         return list
     }
+
+    /// Each entry's position and name offset only, checked as `list(parsing:)` checks them.
+    ///
+    /// What symbolization needs: without a view per entry (which retains the file) this is a
+    /// fraction of the cost, and converting a PDB reads every module's list.
+    public static func names(parsing bytes: ByteView) throws(ParseError) -> [(position: UInt32, nameOffset: UInt32)] {
+        var reader = bytes.reader()
+        var list = [(position: UInt32, nameOffset: UInt32)]()
+        // An entry takes at least 8 bytes with its padding.
+        list.reserveCapacity(bytes.count / 8)
+        while reader.remaining >= 6 {
+            let position = UInt32(reader.position)
+            let name = try reader.read(UInt32.self, "FileChecksum.offstFileName")
+            let size = try reader.read(UInt8.self, "FileChecksum.cbChecksum")
+            try reader.skip(1, "FileChecksum.ChecksumType")
+            try reader.skip(Int(size), "FileChecksum.Checksum")
+            let padding = (4 - (reader.position % 4)) % 4
+            try reader.skip(min(padding, reader.remaining), "FileChecksum padding")
+            list.append((position, name))
+        }
+        return list
+    }
 }
 
 /// One entry of `DEBUG_S_INLINEELINES`: where an inlined function's source starts.

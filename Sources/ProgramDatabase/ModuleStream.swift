@@ -58,6 +58,15 @@ public struct ModuleSymbolStream: Sendable {
         return list
     }
 
+    /// The `DEBUG_S_FILECHKSMS` entries' positions and name offsets (`FileChecksum.names(parsing:)`).
+    public func fileChecksumNames() throws(ParseError) -> [(position: UInt32, nameOffset: UInt32)] {
+        var list = [(position: UInt32, nameOffset: UInt32)]()
+        for subsection in subsections where subsection.kind == .fileChecksums {
+            list += try FileChecksum.names(parsing: subsection.data)
+        }
+        return list
+    }
+
     /// The `DEBUG_S_INLINEELINES` entries.
     public func inlineeLines() throws(ParseError) -> [InlineeSourceLine] {
         var list = [InlineeSourceLine]()

@@ -45,7 +45,7 @@ struct PDBFunctionCollector {
     private var fileIndex: [String: Int32] = [:]
     /// File ids by offset in /names, which every module shares: most modules name the same headers,
     /// and an offset is found without decoding and hashing the name again.
-    private var fileByNameOffset: [UInt32: Int32] = [:]
+    private var fileByNameOffset = OffsetMap()
     private let sectionHeaders: [PDBSectionHeader]
 
     /// Upper bound on nested scopes in one procedure.
@@ -77,9 +77,18 @@ struct PDBFunctionCollector {
         do { ids = try pdb.idStream() } catch { warnings.append("IPI: \(error)") }
         do { types = try pdb.typeStream() } catch { warnings.append("TPI: \(error)") }
 
-        var moduleByName = [String: Int]()
-        for module in pdb.modules where moduleByName[module.moduleName.lowercased()] == nil {
-            moduleByName[module.moduleName.lowercased()] = module.index
+        // Built on the first cross-module inlinee: most PDBs have none, and lowercasing every
+        // module's name was a twentieth of collecting.
+        var moduleByName: [String: Int]?
+        func moduleIndex(_ name: String) -> Int? {
+            if moduleByName == nil {
+                var table = [String: Int]()
+                for module in pdb.modules where table[module.moduleName.lowercased()] == nil {
+                    table[module.moduleName.lowercased()] = module.index
+                }
+                moduleByName = table
+            }
+            return moduleByName?[name.lowercased()]
         }
         var exportsCache = [Int: CrossScopeExportTable]()
         var inlineeNames = [UInt32: String]()
@@ -93,7 +102,7 @@ struct PDBFunctionCollector {
                         stream, module: module.index, names: names, ids: ids, types: types,
                         inlineeNames: &inlineeNames
                     ) { (name: String) -> CrossScopeExportTable in
-                        guard let index = moduleByName[name.lowercased()] else { return .empty }
+                        guard let index = moduleIndex(name) else { return .empty }
                         if let known = exportsCache[index] { return known }
                         let exports = (try? pdb.moduleStream(pdb.modules[index])?.crossScopeExports()) ?? .empty
                         exportsCache[index] = exports
@@ -150,17 +159,38 @@ struct PDBFunctionCollector {
             else { return nil }
             return exports(moduleName)[imports[entry].ids[position]]
         }
-        var checksumFiles = [UInt32: Int32]()
-        for entry in try stream.fileChecksums() {
+        // File ids by checksum position, sorted for bisection: a dictionary per module, grown
+        // entry by entry, cost more than the rest of reading the module's files.
+        var checksumFiles = [(position: UInt32, id: Int32)]()
+        let checksums = try stream.fileChecksumNames()
+        checksumFiles.reserveCapacity(checksums.count)
+        var ascending = true
+        for entry in checksums {
+            let id: Int32
             if let known = fileByNameOffset[entry.nameOffset] {
-                checksumFiles[entry.position] = known
+                id = known
             } else {
-                let id = fileID(names?.string(at: entry.nameOffset))
-                if names != nil { fileByNameOffset[entry.nameOffset] = id }
-                checksumFiles[entry.position] = id
+                id = fileID(names?.string(at: entry.nameOffset))
+                if names != nil { fileByNameOffset.set(entry.nameOffset, id) }
             }
+            if let last = checksumFiles.last, last.position >= entry.position { ascending = false }
+            checksumFiles.append((entry.position, id))
         }
-        func file(_ checksumOffset: UInt32) -> Int32 { checksumFiles[checksumOffset] ?? -1 }
+        if !ascending {
+            // Several checksum subsections: positions repeat, and the later entry wins.
+            var latest = [UInt32: Int32]()
+            for entry in checksumFiles { latest[entry.position] = entry.id }
+            checksumFiles = latest.map { ($0.key, $0.value) }.sorted { $0.position < $1.position }
+        }
+        func file(_ checksumOffset: UInt32) -> Int32 {
+            var low = 0
+            var high = checksumFiles.count
+            while low < high {
+                let middle = (low + high) / 2
+                if checksumFiles[middle].position < checksumOffset { low = middle + 1 } else { high = middle }
+            }
+            return low < checksumFiles.count && checksumFiles[low].position == checksumOffset ? checksumFiles[low].id : -1
+        }
         var inlinees = [UInt32: InlineeSourceLine]()
         for entry in try stream.inlineeLines() where inlinees[entry.inlinee] == nil { inlinees[entry.inlinee] = entry }
 
@@ -217,7 +247,8 @@ struct PDBFunctionCollector {
                 let symbol = try InlineSiteSymbol(parsing: record.data, kind: kind)
                 let parent = scopes.last(where: { $0.site >= 0 })?.site ?? -1
                 let name: String
-                let unknown = "<inlinee 0x\(String(symbol.inlinee, radix: 16))>"
+                // Named only when needed: formatting it for every site cost more than the lookups.
+                var unknown: String { "<inlinee 0x\(String(symbol.inlinee, radix: 16))>" }
                 if CrossScopeImport.isCrossScope(symbol.inlinee) {
                     if let known = localNames[symbol.inlinee] {
                         name = known
@@ -264,6 +295,9 @@ struct PDBFunctionCollector {
             // so the first entry ending after `start` begins the run.
             var own = [CollectedLine]()
             var position = max(0, low - 1)
+            var last = position
+            while last < lines.count, lines[last].start < end { last += 1 }
+            own.reserveCapacity(last - position)
             while position < lines.count, lines[position].start < end {
                 var entry = lines[position]
                 if entry.end > start {

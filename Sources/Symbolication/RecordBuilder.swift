@@ -52,10 +52,10 @@ struct RecordBuilder {
             // Several procedures at one address (identical code folding): the copy from the module
             // whose section contribution holds the code names the record and gives its lines, as
             // `PDBAddressIndex` and LLVM pick it; else the first in module order.
-            let group = collected[index..<next].sorted { $0.module < $1.module }
+            let group = next - index > 1 ? collected[index..<next].sorted { $0.module < $1.module } : [collected[index]]
             let contributor = group.count > 1 ? owner(group[0].start) : nil
             let function = group.first { $0.module == contributor } ?? group[0]
-            let multiple = Set(group.map(\.name)).count > 1
+            let multiple = group.contains { $0.name != group[0].name }
             index = next
             // x86 assembler procedures can carry their decorated `__fastcall` name
             // (`@_EH4_CallFilterFunc@8` in dump_syms_regtest.pdb); dump_syms prints it undecorated.
@@ -80,9 +80,15 @@ struct RecordBuilder {
             // Breakpad's dump_syms writes all of a split procedure's lines after its last piece
             // (omap_reorder_bbs.sym), where readers, its own processor's included, look for a
             // line only in the FUNC record holding the address and so miss them.
-            for line in lines {
-                let piece = records.firstIndex { AddressRange(address: $0.address, size: $0.size).contains(line.address) } ?? 0
-                records[piece].lines.append(line)
+            if records.count == 1 {
+                // One piece holds every line (any line outside it would fall back to it too).
+                records[0].lines = lines
+            } else {
+                for line in lines {
+                    let piece =
+                        records.firstIndex { AddressRange(address: $0.address, size: $0.size).contains(line.address) } ?? 0
+                    records[piece].lines.append(line)
+                }
             }
             functions += records
         }
@@ -125,14 +131,23 @@ struct RecordBuilder {
         var records = [LineRecord]()
         records.reserveCapacity(lines.count)
         for line in lines where line.file >= 0 {
-            for piece in mapping.pieces(start: line.start, length: line.end - line.start) {
+            forEachPiece(start: line.start, length: line.end - line.start) { address, length in
                 records.append(
-                    LineRecord(
-                        address: UInt64(piece.address), size: UInt64(piece.length), line: Int64(line.line),
-                        file: UInt32(line.file)))
+                    LineRecord(address: UInt64(address), size: UInt64(length), line: Int64(line.line), file: UInt32(line.file)))
             }
         }
         return records
+    }
+
+    /// `mapping.pieces(start:length:)` without an array per call where the mapping is the identity
+    /// (no OMAP: most PDBs), for the many small line and inline ranges.
+    @inline(__always)
+    private func forEachPiece(start: UInt32, length: UInt32, _ body: (UInt32, UInt32) -> Void) {
+        if mapping.isIdentity {
+            if length > 0 { body(start, length) }
+            return
+        }
+        for piece in mapping.pieces(start: start, length: length) { body(piece.address, piece.length) }
     }
 
     private mutating func origin(_ name: String) -> UInt32 {
@@ -177,8 +192,8 @@ struct RecordBuilder {
             for range in site.ranges {
                 let (start, overflow) = function.start.addingReportingOverflow(range.start)
                 guard !overflow else { continue }
-                for piece in mapping.pieces(start: start, length: range.end - range.start) {
-                    ranges.append(AddressRange(address: UInt64(piece.address), size: UInt64(piece.length)))
+                forEachPiece(start: start, length: range.end - range.start) { address, length in
+                    ranges.append(AddressRange(address: UInt64(address), size: UInt64(length)))
                 }
             }
             guard !ranges.isEmpty else { continue }
@@ -195,10 +210,12 @@ struct RecordBuilder {
     /// frame the call site of the one inside it.
     private func innermostLines(_ function: CollectedFunction) -> [CollectedLine] {
         let end = UInt32(min(UInt64(function.start) + UInt64(function.length), UInt64(UInt32.max)))
-        var boundaries = Set<UInt32>()
+        // Sorted and deduplicated below: cheaper than a set for the few hundred points of a function.
+        var boundaries = [UInt32]()
+        boundaries.reserveCapacity(function.lines.count * 2)
         for line in function.lines {
-            boundaries.insert(line.start)
-            boundaries.insert(line.end)
+            boundaries.append(line.start)
+            boundaries.append(line.end)
         }
         var pieces = [(start: UInt32, end: UInt32, depth: UInt32, line: UInt32, file: Int32)]()
         for site in function.sites {
@@ -206,21 +223,42 @@ struct RecordBuilder {
                 let start = function.start &+ range.start
                 let stop = min(function.start &+ range.end, end)
                 guard stop > start else { continue }
-                boundaries.insert(start)
-                boundaries.insert(stop)
+                boundaries.append(start)
+                boundaries.append(stop)
                 let (line, file) = siteLine(site, range)
                 pieces.append((start, stop, site.depth, line, file))
             }
         }
-        let points = boundaries.filter { $0 >= function.start && $0 <= end }.sorted()
-        var result = [CollectedLine]()
-        for (low, high) in zip(points, points.dropFirst()) where high > low {
-            var best: (depth: UInt32, line: UInt32, file: Int32)?
-            for piece in pieces where piece.start <= low && low < piece.end {
-                if best == nil || piece.depth >= best!.depth { best = (piece.depth, piece.line, piece.file) }
+        boundaries.sort()
+        var points = [UInt32]()
+        points.reserveCapacity(boundaries.count)
+        for point in boundaries where point >= function.start && point <= end && points.last != point {
+            points.append(point)
+        }
+        // The deepest piece over each interval between points, a later piece winning a tie. Each
+        // piece visits only the intervals it covers (found by bisection), not every interval.
+        var deepest = [(depth: UInt32, line: UInt32, file: Int32)?](repeating: nil, count: max(0, points.count - 1))
+        for piece in pieces {
+            var low = 0
+            var high = points.count
+            while low < high {
+                let middle = (low + high) / 2
+                if points[middle] < piece.start { low = middle + 1 } else { high = middle }
             }
+            while low < deepest.count, points[low] < piece.end {
+                if let known = deepest[low], known.depth > piece.depth {
+                } else {
+                    deepest[low] = (piece.depth, piece.line, piece.file)
+                }
+                low += 1
+            }
+        }
+        var result = [CollectedLine]()
+        for index in deepest.indices {
+            let low = points[index]
+            let high = points[index + 1]
             let entry: CollectedLine
-            if let best {
+            if let best = deepest[index] {
                 entry = CollectedLine(start: low, end: high, line: best.line, file: best.file)
             } else if let base = baseLine(function, at: low) {
                 entry = CollectedLine(start: low, end: high, line: base.line, file: base.file)

@@ -6,6 +6,7 @@ extension SymbolCache {
     /// Serializes `file` into the cache format (see `SymbolCache`).
     public static func build(from file: SymbolFile) -> [UInt8] {
         var writer = CacheWriter()
+        writer.reserve(names: file.functions.count + file.publics.count + file.files.count + file.inlineOrigins.count)
         // Files are re-indexed densely; .sym indexes may be sparse.
         var fileIndex = [UInt32: UInt32]()
         var fileNames = [(UInt32, UInt32)]()
@@ -13,70 +14,84 @@ extension SymbolCache {
             fileIndex[index] = UInt32(fileNames.count)
             fileNames.append(writer.intern(name))
         }
-        var functions = [UInt8]()
-        var lines = [UInt8]()
-        var inlines = [UInt8]()
+        // A converted PDB numbers its files 0..<n already: then a file's index is its key, and the
+        // per-line dictionary lookups (a tenth of building a PDB's cache) are not needed.
+        let dense = fileIndex.allSatisfy { $0.key == $0.value }
+        let fileCount = UInt32(fileNames.count)
+        func slot(_ key: UInt32) -> UInt32 {
+            if dense { return key < fileCount ? key : noFile }
+            return fileIndex[key] ?? noFile
+        }
+        // Tables are built as 32-bit words and turned into bytes once at the end: appending
+        // byte by byte was most of the time spent writing.
+        var functions = [UInt32]()
+        var lines = [UInt32]()
+        var inlines = [UInt32]()
         var lineCount: UInt32 = 0
         var inlineCount: UInt32 = 0
-        functions.reserveCapacity(file.functions.count * functionSize)
+        functions.reserveCapacity(file.functions.count * functionSize / 4)
+        lines.reserveCapacity(file.functions.reduce(0) { $0 + $1.lines.count } * lineSize / 4)
         for function in file.functions {
             let name = writer.intern(function.name)
             let firstLine = lineCount
             let firstInline = inlineCount
             for line in function.lines {
                 lines.append(u64: line.address)
-                lines.append(u32: UInt32(truncatingIfNeeded: line.size))
-                lines.append(u32: UInt32(truncatingIfNeeded: max(0, line.line)))
-                lines.append(u32: fileIndex[line.file] ?? noFile)
-                lines.append(u32: 0)
+                lines.append(UInt32(truncatingIfNeeded: line.size))
+                lines.append(UInt32(truncatingIfNeeded: max(0, line.line)))
+                lines.append(slot(line.file))
+                lines.append(0)
                 lineCount += 1
             }
             for record in function.inlines {
                 let origin = writer.intern(file.inlineOrigins[record.origin] ?? "<inline origin \(record.origin)>")
                 for range in record.ranges {
                     inlines.append(u64: range.address)
-                    inlines.append(u32: UInt32(truncatingIfNeeded: range.size))
-                    inlines.append(u32: UInt32(truncatingIfNeeded: min(record.depth, 0xFFFF)))
-                    inlines.append(u32: origin.0)
-                    inlines.append(u32: origin.1)
-                    inlines.append(u32: record.callFile.flatMap { fileIndex[$0] } ?? noFile)
-                    inlines.append(u32: record.callLine)
+                    inlines.append(UInt32(truncatingIfNeeded: range.size))
+                    inlines.append(UInt32(truncatingIfNeeded: min(record.depth, 0xFFFF)))
+                    inlines.append(origin.0)
+                    inlines.append(origin.1)
+                    inlines.append(record.callFile.map(slot) ?? noFile)
+                    inlines.append(record.callLine)
                     inlineCount += 1
                 }
             }
             functions.append(u64: function.address)
             functions.append(u64: function.size)
-            functions.append(u32: name.0)
-            functions.append(u32: name.1)
-            functions.append(u32: firstLine)
-            functions.append(u32: lineCount - firstLine)
-            functions.append(u32: firstInline)
-            functions.append(u32: inlineCount - firstInline)
+            functions.append(name.0)
+            functions.append(name.1)
+            functions.append(firstLine)
+            functions.append(lineCount - firstLine)
+            functions.append(firstInline)
+            functions.append(inlineCount - firstInline)
         }
-        var files = [UInt8]()
+        var files = [UInt32]()
+        files.reserveCapacity(fileNames.count * fileSize / 4)
         for name in fileNames {
-            files.append(u32: name.0)
-            files.append(u32: name.1)
+            files.append(name.0)
+            files.append(name.1)
         }
-        var publics = [UInt8]()
+        var publics = [UInt32]()
+        publics.reserveCapacity(file.publics.count * publicSize / 4)
         for symbol in file.publics {
             let name = writer.intern(symbol.name)
             publics.append(u64: symbol.address)
-            publics.append(u32: name.0)
-            publics.append(u32: name.1)
+            publics.append(name.0)
+            publics.append(name.1)
         }
         // CFI INIT rows with their deltas after them, and STACK WIN rows, in address order.
-        var ruleRows = [(address: UInt64, order: Int, bytes: [UInt8])]()
+        var ruleRows = [(address: UInt64, order: Int, words: [UInt32])]()
         func row(_ address: UInt64, _ size: UInt64, _ kind: UInt32, _ text: String, _ order: Int) {
-            var bytes = [UInt8]()
+            var words = [UInt32]()
+            words.reserveCapacity(ruleSize / 4)
             let text = writer.intern(text)
-            bytes.append(u64: address)
-            bytes.append(u64: size)
-            bytes.append(u32: kind)
-            bytes.append(u32: 0)
-            bytes.append(u32: text.0)
-            bytes.append(u32: text.1)
-            ruleRows.append((address, order, bytes))
+            words.append(u64: address)
+            words.append(u64: size)
+            words.append(kind)
+            words.append(0)
+            words.append(text.0)
+            words.append(text.1)
+            ruleRows.append((address, order, words))
         }
         for (index, record) in file.cfi.enumerated() {
             // Of several INIT records at one address, the last in file order wins, as in SymbolFile.cfi(at:).
@@ -95,29 +110,31 @@ extension SymbolCache {
             row(record.rva, record.codeSize, 2, fields + " " + tail, 2)
         }
         ruleRows.sort { $0.address != $1.address ? $0.address < $1.address : $0.order < $1.order }
-        let rules = ruleRows.flatMap(\.bytes)
+        let rules = ruleRows.flatMap(\.words)
         let debugID = writer.intern(file.module?.id ?? "")
 
-        var out = [UInt8]()
-        out += magic
-        out.append(u32: version)
-        out.append(u32: 0)
-        var offset = UInt32(headerSize)
-        var tableHeader = [UInt8]()
-        let tables: [([UInt8], Int)] = [
-            (functions, functionSize), (lines, lineSize), (inlines, inlineSize), (files, fileSize), (publics, publicSize),
-            (rules, ruleSize), (writer.strings, 1),
+        var header = [UInt32]()
+        let tables: [(bytes: Int, records: Int)] = [
+            (functions.count * 4, functionSize), (lines.count * 4, lineSize), (inlines.count * 4, inlineSize),
+            (files.count * 4, fileSize), (publics.count * 4, publicSize), (rules.count * 4, ruleSize), (writer.strings.count, 1),
         ]
-        for (bytes, size) in tables {
-            tableHeader.append(u32: offset)
-            tableHeader.append(u32: UInt32(bytes.count / size))
-            offset += UInt32(bytes.count)
+        var offset = UInt32(headerSize)
+        for table in tables {
+            header.append(offset)
+            header.append(UInt32(table.bytes / table.records))
+            offset += UInt32(table.bytes)
         }
-        out += tableHeader
-        out.append(u32: debugID.0)
-        out.append(u32: debugID.1)
+        header.append(debugID.0)
+        header.append(debugID.1)
+
+        var out = [UInt8]()
+        out.reserveCapacity(Int(offset))
+        out += magic
+        out += [version, 0].littleEndianBytes
+        out += header.littleEndianBytes
         while out.count < headerSize { out.append(0) }
-        for (bytes, _) in tables { out += bytes }
+        for words in [functions, lines, inlines, files, publics, rules] { out += words.littleEndianBytes }
+        out += writer.strings
         return out
     }
 
@@ -202,6 +219,11 @@ struct CacheWriter {
     var strings = [UInt8]()
     var seen = [String: (UInt32, UInt32)]()
 
+    /// Room for about `names` strings, so the table is not rehashed as it grows.
+    mutating func reserve(names: Int) {
+        seen.reserveCapacity(names)
+    }
+
     mutating func intern(_ text: String) -> (UInt32, UInt32) {
         if let known = seen[text] { return known }
         let reference = (UInt32(strings.count), UInt32(text.utf8.count))
@@ -211,12 +233,10 @@ struct CacheWriter {
     }
 }
 
-extension Array where Element == UInt8 {
-    mutating func append(u32 value: UInt32) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-
+extension Array where Element == UInt32 {
+    @inline(__always)
     mutating func append(u64 value: UInt64) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+        append(UInt32(truncatingIfNeeded: value))
+        append(UInt32(truncatingIfNeeded: value >> 32))
     }
 }

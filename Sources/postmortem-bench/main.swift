@@ -18,6 +18,17 @@ if arguments.count >= 4, arguments[1] == "symbolize" {
     benchmarkSymbolize(symbols: arguments[2], addressFile: arguments[3], cacheFile: arguments.count > 4 ? arguments[4] : nil)
     exit(0)
 }
+//   postmortem-bench cache-frames CACHE ADDRESSES  every address's frames from a symbol cache, one JSON
+//                                        line each (to check that a changed cache builder answers the same)
+if arguments.count >= 4, arguments[1] == "cache-frames" {
+    printCacheFrames(cache: arguments[2], addressFile: arguments[3])
+    exit(0)
+}
+//   postmortem-bench cache-build PDB CACHE [N]  builds the symbol cache of PDB N times (for profilers)
+if arguments.count >= 4, arguments[1] == "cache-build" {
+    repeatCacheBuild(pdb: arguments[2], cacheFile: arguments[3], rounds: arguments.count > 4 ? Int(arguments[4]) ?? 1 : 1)
+    exit(0)
+}
 //   postmortem-bench kernel-pages DUMP ADDRESSES physical|virtual  reads the 4 KiB page at each
 //                                        address (hex, one per line); prints pages per second
 if arguments.count >= 5, arguments[1] == "kernel-pages" {
@@ -206,4 +217,42 @@ func benchmarkKernelPages(path: String, addressFile: String, virtual: Bool) {
         print("error: \(error)")
         exit(1)
     }
+}
+
+/// Prints the frames the cache at `cache` gives for each address of `addressFile`, one JSON line each.
+func printCacheFrames(cache path: String, addressFile: String) {
+    guard let text = try? String(contentsOfFile: addressFile, encoding: .utf8), let cache = try? SymbolCache(path: path) else {
+        print("cannot read \(path) or \(addressFile)")
+        exit(1)
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    for word in text.split(separator: "\n") {
+        guard let address = UInt64(word.hasPrefix("0x") ? word.dropFirst(2) : word[...], radix: 16) else { continue }
+        let line = (try? encoder.encode(cache.frames(at: address))).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        print("\(word) \(line)")
+    }
+}
+
+/// Builds the symbol cache of `pdb` `rounds` times, writing the last into `cacheFile`; prints the median.
+func repeatCacheBuild(pdb: String, cacheFile: String, rounds: Int) {
+    let clock = ContinuousClock()
+    var times = [Double]()
+    var bytes = [UInt8]()
+    do {
+        for _ in 0..<max(1, rounds) {
+            let start = clock.now
+            bytes = SymbolCache.build(from: try BreakpadConversion.symbolFile(pdbPath: pdb))
+            times.append(microseconds(clock.now - start))
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: cacheFile))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+    times.sort()
+    print(
+        String(
+            format: "cache build: median %.2f ms, min %.2f ms of %d", times[times.count / 2] / 1000, times[0] / 1000, times.count)
+    )
 }
