@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "CrashService",
             dependencies: [
-                "Analysis", "Minidump", "SymbolStore", "SymbolClient", "SymbolServer",
+                "Analysis", "Minidump", "SymbolStore", "SymbolClient", "SymbolHTTP", "SymbolServer",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

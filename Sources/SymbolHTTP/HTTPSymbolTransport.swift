@@ -56,6 +56,14 @@ public final class HTTPSymbolTransport: SymbolTransport, @unchecked Sendable {
         case 408, 429, 500...599: throw .serverError(code, url)
         default: throw .status(code, url)
         }
+        try await Self.save(response, of: url, to: path, configuration: fetch)
+    }
+
+    /// Writes the body of a 200 answer for `url` to `path`: no larger than
+    /// `fetch.maximumDownloadSize`, as long as its Content-Length says, and synced to disk.
+    public static func save(
+        _ response: HTTPClientResponse, of url: String, to path: String, configuration fetch: FetchConfiguration
+    ) async throws(TransportError) {
         let limit = fetch.maximumDownloadSize
         let expected = response.headers.first(name: "content-length").flatMap { Int64($0) }
         if let expected, expected > limit { throw .tooLarge(expected, limit: limit) }

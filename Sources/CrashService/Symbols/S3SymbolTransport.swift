@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SymbolClient
+import SymbolHTTP
 
 /// Symbol downloads from `s3://bucket/prefix` stores on a symbol path (`srv*CACHE*s3://bucket/symbols`),
 /// signed for one S3-compatible endpoint; every other URL goes to the transport it wraps.
@@ -89,27 +90,7 @@ public final class S3SymbolTransport: SymbolTransport, @unchecked Sendable {
         case 408, 429, 500...599: throw .serverError(code, url)
         default: throw .status(code, url)
         }
-        let limit = fetch.maximumDownloadSize
-        let expected = response.headers.first(name: "content-length").flatMap { Int64($0) }
-        if let expected, expected > limit { throw .tooLarge(expected, limit: limit) }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path)
-        else {
-            throw .local("\(path): cannot create")
-        }
-        defer { try? handle.close() }
-        var received: Int64 = 0
-        do {
-            for try await buffer in response.body {
-                received += Int64(buffer.readableBytes)
-                if received > limit { throw TransportError.tooLarge(received, limit: limit) }
-                try handle.write(contentsOf: Data(buffer.readableBytesView))
-            }
-        } catch let error as TransportError {
-            throw error
-        } catch {
-            throw .connection("\(url): \(error) after \(received) bytes")
-        }
-        if let expected, received != expected { throw .connection("\(url): \(received) of \(expected) bytes received") }
+        try await HTTPSymbolTransport.save(response, of: url, to: path, configuration: fetch)
     }
 }
 
