@@ -79,24 +79,15 @@ final class FileContentCache: Sendable {
 
     /// The whole file, or nil when it is no longer the file that was found.
     private static func read(_ file: ServedFile) -> ByteBuffer? {
-        let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { return nil }
+        defer { try? handle.close() }
         var info = stat()
-        guard fstat(descriptor, &info) == 0, Int(info.st_size) == file.size, UInt64(info.st_ino) == file.inode,
-            Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec) == file.modified
+        guard fstat(handle.fileDescriptor, &info) == 0, Int(info.st_size) == file.size, UInt64(info.st_ino) == file.inode,
+            Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec) == file.modified,
+            let data = try? handle.read(upToCount: file.size), data.count == file.size
         else { return nil }
         var buffer = ByteBufferAllocator().buffer(capacity: file.size)
-        let complete = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: file.size) { space in
-            var done = 0
-            while done < file.size {
-                let count = Foundation.read(descriptor, space.baseAddress! + done, file.size - done)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { break }
-                done += count
-            }
-            return done
-        }
-        return complete == file.size ? buffer : nil
+        buffer.writeBytes(data)
+        return buffer
     }
 }
